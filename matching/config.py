@@ -1,0 +1,70 @@
+"""Settings: the only place that reads the environment (prefix ``TECHMATCH_``)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+__all__ = ["Settings"]
+
+
+class Settings(BaseSettings):
+    """Configuration of the library, the CLI and the service.
+
+    Every field can be set by an environment variable ``TECHMATCH_<NAME>`` or in a ``.env``
+    file in the working directory.
+    """
+
+    model_config = SettingsConfigDict(
+        env_prefix="TECHMATCH_", env_file=".env", env_file_encoding="utf-8", extra="ignore"
+    )
+
+    environment: Literal["development", "production"] = Field(
+        default="development", description="development or production"
+    )
+    data_dir: Path = Field(
+        default=Path("var"),
+        description="Folder for the database, models and indexes (created if missing).",
+    )
+    database_url: str | None = Field(
+        default=None,
+        description=(
+            "SQLAlchemy URL of the store; default: SQLite at <data_dir>/techmatch.db. "
+            "PostgreSQL: postgresql+psycopg://user:password@host:5432/dbname"
+        ),
+    )
+    demo_dir: Path = Field(
+        default=Path("data/demo"), description="Folder of the demo data loaded into an empty store."
+    )
+    load_demo: bool = Field(
+        default=True, description="Load the demo data when the store is empty at start-up."
+    )
+    host: str = Field(default="127.0.0.1", description="Address the service listens on.")
+    port: int = Field(default=8000, ge=1, le=65535, description="Port the service listens on.")
+    max_upload_mb: float = Field(
+        default=20.0, gt=0, description="Largest file accepted for import (MiB)."
+    )
+    max_import_rows: int = Field(
+        default=100_000, gt=0, description="Largest number of data rows accepted in one import."
+    )
+    duplicate_threshold: float = Field(
+        default=0.8,
+        gt=0,
+        le=1,
+        description="Text similarity (0-1) above which two needs of one enterprise are flagged.",
+    )
+
+    @model_validator(mode="after")
+    def _resolve_paths(self) -> Settings:
+        self.data_dir = self.data_dir.expanduser()
+        return self
+
+    @property
+    def resolved_database_url(self) -> str:
+        """The database URL, with the SQLite default filled in."""
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.data_dir / 'techmatch.db').resolve()}"

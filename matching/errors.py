@@ -1,0 +1,30 @@
+"""Domain errors. Messages are Chinese because people read them; the service maps them to HTTP."""
+
+from __future__ import annotations
+
+__all__ = [
+    "ImportRejected",
+    "InvalidFile",
+    "NotFound",
+    "TechMatchError",
+]
+
+
+class TechMatchError(Exception):
+    """Base of every error the library raises on purpose."""
+
+
+class InvalidFile(TechMatchError):
+    """A file cannot be read as a table at all (empty, wrong format, no header, bad encoding)."""
+
+
+class ImportRejected(TechMatchError):
+    """An import found invalid rows and wrote nothing; ``report`` lists every problem."""
+
+    def __init__(self, message: str, report: object) -> None:
+        super().__init__(message)
+        self.report = report
+
+
+class NotFound(TechMatchError):
+    """No entity with the given identifier."""

@@ -1,0 +1,1 @@
+"""TechMatch service: the FastAPI app and the command line over the matching library."""
