@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from matching.columns import ENTITY_COLUMNS, Column, header_key, resolve_headers
 from matching.config import Settings
-from matching.duplicates import shingles, similarity
+from matching.duplicates import earlier_near_duplicates, shingles
 from matching.errors import InvalidFile
 from matching.import_report import ImportReport, RowProblem
 from matching.lifecycle import InvalidTransition, check_need_transition
@@ -69,7 +69,8 @@ class _RowChecker:
                               f"文件中的列：{found}。请使用 data/templates/ 中的模板。")
         seen: dict[str, str] = {}
         for header, column in self.mapping.items():
-            if column.key in seen:
+            # JSON items may each use another alias; a sheet has one header per column.
+            if column.key in seen and self.table.row_label != "条":
                 raise InvalidFile(f"列「{seen[column.key]}」和「{header}」表示同一项，请删除其中一列")
             seen[column.key] = header
         for header in self.table.headers:
@@ -82,9 +83,12 @@ class _RowChecker:
         for header, column in self.mapping.items():
             cell = raw.values.get(header)
             if cell is None:
-                if column.required:
+                if column.required and column.key not in values and not any(
+                    raw.values.get(other) is not None
+                    for other, same in self.mapping.items() if same is column
+                ):
                     self.problem(raw.number, column, None, "必填项为空")
-                values[column.key] = None
+                values.setdefault(column.key, None)
                 continue
             try:
                 values[column.key] = column.parse(cell)
@@ -126,37 +130,41 @@ def _check_near_duplicates(session: Session, rows: list[ParsedRow], checker: _Ro
                            threshold: float, allow: bool) -> list[ParsedRow]:
     """Flag needs whose enterprise already has (in the store or earlier in the file) a need with
     nearly the same title and description under another reference."""
-    enterprises = {row.values["enterprise"] for row in rows}
-    known: dict[str, list[tuple[str, str, frozenset[str]]]] = {}
+    label = checker.table.row_label
+    file_refs = {row.ref for row in rows}
+    by_enterprise: dict[str, list[tuple[str, str, frozenset[str], ParsedRow | None]]] = {}
     stored = session.execute(
         select(Need.external_ref, Need.title, Need.description, Organization.name)
         .join(Organization, Need.enterprise_id == Organization.id)
-        .where(Organization.name.in_(enterprises), Need.status != "withdrawn")
+        .where(Organization.name.in_({row.values["enterprise"] for row in rows}),
+               Need.status != "withdrawn")
     )
     for ref, title, description, enterprise in stored:
-        known.setdefault(enterprise, []).append((ref, f"已有需求 {ref}", shingles(title + description)))
-    kept = []
-    title_column = next(c for c in checker.mapping.values() if c.key == "title")
+        if ref not in file_refs:  # a row with the same reference replaces the stored need
+            by_enterprise.setdefault(enterprise, []).append(
+                (ref, f"已有需求 {ref}", shingles(title + description), None))
     for row in rows:
-        text = shingles(row.values["title"] + row.values["description"])
-        candidates = known.setdefault(row.values["enterprise"], [])
-        match = max(((similarity(text, other), ref, where) for ref, where, other in candidates
-                     if ref != row.ref), default=None)
-        candidates.append((row.ref, f"第 {row.number} {checker.table.row_label}", text))
-        if match is None or match[0] < threshold:
-            kept.append(row)
-            continue
-        score, ref, where = match
-        reason = f"疑似重复：与{where}（{ref}）内容相似度 {score:.0%}"
-        if allow:
-            checker.problem(row.number, title_column, row.values["title"], reason + "，已导入并标记",
-                            "warning")
-            row.duplicate_of = ref
-            kept.append(row)
-        else:
-            checker.problem(row.number, title_column, row.values["title"],
-                            reason + "；如确为不同需求，请使用 --allow-duplicates 导入")
-    return kept
+        by_enterprise.setdefault(row.values["enterprise"], []).append(
+            (row.ref, f"第 {row.number} {label}",
+             shingles(row.values["title"] + row.values["description"]), row))
+    title_column = next(c for c in checker.mapping.values() if c.key == "title")
+    rejected: set[int] = set()
+    for texts in by_enterprise.values():
+        matches = earlier_near_duplicates([text for _, _, text, _ in texts], threshold)
+        for (_ref, _where, _text, row), match in zip(texts, matches, strict=True):
+            if row is None or match is None:
+                continue
+            other_ref, other_where, _other, _row = texts[match[0]]
+            reason = f"疑似重复：与{other_where}（{other_ref}）内容相似度 {match[1]:.0%}"
+            if allow:
+                checker.problem(row.number, title_column, row.values["title"],
+                                reason + "，已导入并标记", "warning")
+                row.duplicate_of = other_ref
+            else:
+                checker.problem(row.number, title_column, row.values["title"],
+                                reason + "；如确为不同需求，请使用 --allow-duplicates 导入")
+                rejected.add(row.number)
+    return [row for row in rows if row.number not in rejected]
 
 
 def _organization(session: Session, cache: dict[str, Organization], entity: str,
@@ -165,8 +173,6 @@ def _organization(session: Session, cache: dict[str, Organization], entity: str,
     if facts is None:
         return None
     organization = cache.get(facts.name)
-    if organization is None:
-        organization = session.scalar(select(Organization).where(Organization.name == facts.name))
     if organization is None:
         organization = Organization(name=facts.name, kind=facts.kind, province="", city="",
                                     district="", credit_code="", group_name="", contact_name="",
@@ -189,7 +195,12 @@ def _write(session: Session, entity: str, rows: list[ParsedRow], present: set[st
         chunk = refs[start : start + 500]
         for obj in session.scalars(select(model).where(model.external_ref.in_(chunk))):
             existing[obj.external_ref] = obj
+    names = sorted({facts.name for row in rows
+                    if (facts := organization_facts(entity, row.values)) is not None})
     organizations: dict[str, Organization] = {}
+    for start in range(0, len(names), 500):
+        query = select(Organization).where(Organization.name.in_(names[start : start + 500]))
+        organizations.update((org.name, org) for org in session.scalars(query))
     for row in rows:
         attributes = entity_attributes(entity, row.values, present)
         organization = _organization(session, organizations, entity, row.values)
@@ -197,11 +208,13 @@ def _write(session: Session, entity: str, rows: list[ParsedRow], present: set[st
         if organization is not None or entity == "experts":
             attributes[owner_key[entity]] = organization
         if row.duplicate_of:
-            attributes["duplicate_of_id"] = session.scalar(
-                select(Need.id).where(Need.external_ref == row.duplicate_of))
+            attributes["duplicate_of"] = existing.get(row.duplicate_of) or session.scalar(
+                select(Need).where(Need.external_ref == row.duplicate_of))
         obj = existing.get(row.ref)
         if obj is None:
-            session.add(model(external_ref=row.ref, **attributes))
+            obj = model(external_ref=row.ref, **attributes)
+            session.add(obj)
+            existing[row.ref] = obj
             report.created += 1
             continue
         if entity == "needs" and "status" in attributes:
@@ -261,7 +274,8 @@ def import_file(db: Database, entity: str, path: Path, *, dry_run: bool = False,
                                             settings.duplicate_threshold, allow_duplicates)
         if report.errors and not skip_invalid:
             return report
-        _write(session, entity, parsed, checker.present, checker)
+        with session.no_autoflush:
+            _write(session, entity, parsed, checker.present, checker)
         if report.errors and not skip_invalid:
             session.rollback()
             report.created = report.updated = report.unchanged = 0

@@ -54,6 +54,8 @@ def decode_text(data: bytes) -> tuple[str, str]:
         return data[len(codecs.BOM_UTF8) :].decode("utf-8"), "utf-8-sig"
     if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         return data.decode("utf-16"), "utf-16"
+    if b"\x00" in data:
+        raise InvalidFile("文件包含二进制内容，不是文本文件：请上传 CSV、XLSX 或 JSON 文件")
     for encoding in ("utf-8", "gb18030"):
         try:
             return data.decode(encoding), encoding
@@ -128,8 +130,6 @@ def _sniff_delimiter(text: str) -> str:
 
 def _read_csv(data: bytes, is_known: Callable[[str], bool]) -> Table:
     text, encoding = decode_text(data)
-    if "\x00" in text:
-        raise InvalidFile("文件包含二进制内容，不是文本 CSV：请上传 CSV、XLSX 或 JSON 文件")
     delimiter = _sniff_delimiter(text)
     try:
         grid = [list(row) for row in csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)]

@@ -93,6 +93,7 @@ class Need(Timestamped, Placed, Base):
     duplicate_of_id: Mapped[int | None] = mapped_column(ForeignKey("needs.id"), default=None)
 
     enterprise: Mapped[Organization] = relationship(lazy="joined")
+    duplicate_of: Mapped[Need | None] = relationship(remote_side=[id])
 
 
 class Result(Timestamped, Placed, Base):

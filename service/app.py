@@ -1,0 +1,41 @@
+"""The FastAPI application: a thin layer over the matching library."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from matching import __version__
+from matching.config import Settings
+from matching.store.database import Database
+from service.routes import health, home
+
+__all__ = ["create_app"]
+
+
+def create_app(settings: Settings | None = None, database: Database | None = None) -> FastAPI:
+    """Build the app on ``settings`` (read from the environment by default).
+
+    The store must be migrated (``techmatch setup`` does it); the app does not change schemas.
+    """
+    settings = settings or Settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        yield
+        if database is None:
+            app.state.database.dispose()
+
+    app = FastAPI(
+        title="TechMatch 科技供需对接",
+        version=__version__,
+        description="企业技术需求与科技成果、专家的智能匹配服务。",
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.database = database or Database(settings.resolved_database_url)
+    app.include_router(health.router)
+    app.include_router(home.router)
+    return app

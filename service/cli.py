@@ -1,0 +1,196 @@
+"""The ``techmatch`` command line: set-up, serving, import/export, templates and the store."""
+
+from __future__ import annotations
+
+import json
+import sys
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from matching import __version__
+from matching.config import Settings
+from matching.demo import load_demo
+from matching.errors import TechMatchError
+from matching.exporting import export_file
+from matching.importing import import_file
+from matching.store.database import Database
+from matching.templates import TEMPLATE_NAMES, write_template
+
+__all__ = ["app", "main"]
+
+app = typer.Typer(help="TechMatch 科技供需对接：企业技术需求、科技成果与专家的匹配。",
+                  no_args_is_help=True, add_completion=False)
+db_app = typer.Typer(help="数据库迁移 (Alembic)。", no_args_is_help=True)
+demo_app = typer.Typer(help="演示数据。", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+app.add_typer(demo_app, name="demo")
+
+
+class Entity(StrEnum):
+    needs = "needs"
+    results = "results"
+    experts = "experts"
+
+
+def _database(settings: Settings) -> Database:
+    return Database(settings.resolved_database_url)
+
+
+def _fail(message: str, code: int = 2) -> typer.Exit:
+    typer.echo(message, err=True)
+    return typer.Exit(code)
+
+
+def setup_store(settings: Settings) -> Database:
+    """Migrate the store, load the demo data into an empty store and build the indexes."""
+    database = _database(settings)
+    database.upgrade()
+    counts = database.counts()
+    if settings.load_demo and counts["needs"] + counts["results"] + counts["experts"] == 0:
+        for report in load_demo(database, settings.demo_dir, settings):
+            typer.echo(report.summary().splitlines()[1])
+    return database
+
+
+@app.command()
+def setup() -> None:
+    """Create or migrate the store, load the demo data if it is empty, build indexes."""
+    settings = Settings()
+    try:
+        database = setup_store(settings)
+    except TechMatchError as error:
+        raise _fail(str(error)) from error
+    typer.echo(f"就绪：{dict(database.counts())}")
+
+
+@app.command()
+def serve(
+    host: Annotated[str | None, typer.Option(help="监听地址（默认 TECHMATCH_HOST）")] = None,
+    port: Annotated[int | None, typer.Option(help="端口（默认 TECHMATCH_PORT）")] = None,
+    do_setup: Annotated[bool, typer.Option("--setup/--no-setup", help="启动前执行 setup")] = True,
+) -> None:
+    """Start the web service (API docs at /docs)."""
+    import uvicorn
+
+    from service.app import create_app
+
+    settings = Settings()
+    if do_setup:
+        setup_store(settings).dispose()
+    host, port = host or settings.host, port or settings.port
+    typer.echo(f"TechMatch {__version__}: http://{host}:{port}  (API 文档 /docs)")
+    uvicorn.run(create_app(settings), host=host, port=port, log_level="info")
+
+
+@app.command("import")
+def import_command(
+    entity: Annotated[Entity, typer.Argument(help="needs、results 或 experts")],
+    file: Annotated[Path, typer.Argument(help="CSV、XLSX 或 JSON 文件")],
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="只检查，不写入")] = False,
+    skip_invalid: Annotated[bool, typer.Option("--skip-invalid", help="跳过有误的行，导入其余行")] = False,
+    allow_duplicates: Annotated[
+        bool, typer.Option("--allow-duplicates", help="导入疑似重复的需求（并标记）")
+    ] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="以 JSON 输出报告")] = False,
+    actor: Annotated[str, typer.Option(help="记入变更历史的操作人")] = "cli",
+) -> None:
+    """Import a file; every bad row is reported (exit code 1 when nothing was written)."""
+    settings = Settings()
+    database = _database(settings)
+    database.upgrade()
+    try:
+        report = import_file(database, entity.value, file, dry_run=dry_run,
+                             skip_invalid=skip_invalid, allow_duplicates=allow_duplicates,
+                             actor=actor, settings=settings)
+    except TechMatchError as error:
+        raise _fail(f"导入失败：{error}") from error
+    typer.echo(json.dumps(report.to_dict(), ensure_ascii=False, indent=1) if as_json
+               else report.summary())
+    if not report.written:
+        raise typer.Exit(1)
+
+
+@app.command("export")
+def export_command(
+    entity: Annotated[Entity, typer.Argument(help="needs、results 或 experts")],
+    file: Annotated[Path, typer.Argument(help="目标文件：.xlsx、.csv 或 .json")],
+    status: Annotated[list[str] | None, typer.Option(help="只导出这些状态（可重复）")] = None,
+    encoding: Annotated[str, typer.Option(help="CSV 编码，如 utf-8-sig 或 gb18030")] = "utf-8-sig",
+) -> None:
+    """Export in the import format (export → import round-trips)."""
+    database = _database(Settings())
+    try:
+        count = export_file(database, entity.value, file, status, encoding)
+    except TechMatchError as error:
+        raise _fail(f"导出失败：{error}") from error
+    typer.echo(f"已导出 {count} 条到 {file}")
+
+
+@app.command()
+def template(
+    entity: Annotated[Entity, typer.Argument(help="needs、results 或 experts")],
+    file: Annotated[Path, typer.Argument(help="目标 .xlsx 文件")],
+) -> None:
+    """Write an empty XLSX import template (header, example row, drop-downs, help sheet)."""
+    write_template(entity.value, file)
+    typer.echo(f"已生成{TEMPLATE_NAMES[entity.value]}导入模板：{file}")
+
+
+@app.command()
+def stats() -> None:
+    """Print the store's counts."""
+    database = _database(Settings())
+    database.upgrade()
+    typer.echo(json.dumps(dict(database.counts()), ensure_ascii=False))
+
+
+@db_app.command("upgrade")
+def db_upgrade(revision: Annotated[str, typer.Argument()] = "head") -> None:
+    """Apply migrations up to REVISION (default: head)."""
+    _database(Settings()).upgrade(revision)
+    typer.echo("ok")
+
+
+@db_app.command("downgrade")
+def db_downgrade(revision: Annotated[str, typer.Argument()]) -> None:
+    """Revert migrations down to REVISION ("base" removes every table)."""
+    _database(Settings()).downgrade(revision)
+    typer.echo("ok")
+
+
+@db_app.command("current")
+def db_current() -> None:
+    """Print the store's schema revision."""
+    database = _database(Settings())
+    typer.echo(f"{database.current_revision()} (head {database.head_revision()})")
+
+
+@demo_app.command("load")
+def demo_load() -> None:
+    """Import the demo data (idempotent)."""
+    settings = Settings()
+    database = _database(settings)
+    database.upgrade()
+    try:
+        for report in load_demo(database, settings.demo_dir, settings):
+            typer.echo(report.summary())
+    except TechMatchError as error:
+        raise _fail(str(error)) from error
+
+
+@app.command()
+def version() -> None:
+    """Print the version."""
+    typer.echo(__version__)
+
+
+def main() -> None:
+    """Entry point of the ``techmatch`` script."""
+    app(prog_name="techmatch")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
