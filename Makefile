@@ -30,7 +30,7 @@ typecheck: $(STAMP)
 	$(BIN)/mypy
 
 bench: $(STAMP)
-	$(BIN)/python -m benchmarks
+	$(BIN)/techmatch bench import
 
 templates: $(STAMP)
 	for e in needs results experts; do $(BIN)/techmatch template $$e data/templates/$$e.xlsx; done

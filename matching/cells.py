@@ -36,12 +36,14 @@ NEGOTIABLE = {"面议", "议价", "协商", "待定", "商议"}
 
 def escape_formula(text: str) -> str:
     """Prefix ``'`` to text a spreadsheet would run as a formula (CSV/formula injection)."""
-    return "'" + text if text.startswith(FORMULA_PREFIXES) else text
+    # Text already starting with "'" before a formula character gets one more "'", so that
+    # unescape_formula gives it back unchanged.
+    return "'" + text if text.lstrip("'").startswith(FORMULA_PREFIXES) else text
 
 
 def unescape_formula(text: str) -> str:
     """Undo ``escape_formula``."""
-    if text.startswith("'") and text[1:].startswith(FORMULA_PREFIXES):
+    if text.startswith("'") and text.lstrip("'").startswith(FORMULA_PREFIXES):
         return text[1:]
     return text
 
@@ -111,6 +113,7 @@ def format_money(low: float | None, high: float | None) -> str:
 
 
 def _end_of_month(year: int, month: int) -> dt.date:
+    dt.date(year, month, 1)  # raises ValueError for a month outside 1-12
     first_next = dt.date(year + month // 12, month % 12 + 1, 1)
     return first_next - dt.timedelta(days=1)
 

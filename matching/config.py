@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal
-
 from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -22,9 +20,6 @@ class Settings(BaseSettings):
         env_prefix="TECHMATCH_", env_file=".env", env_file_encoding="utf-8", extra="ignore"
     )
 
-    environment: Literal["development", "production"] = Field(
-        default="development", description="development or production"
-    )
     data_dir: Path = Field(
         default=Path("var"),
         description="Folder for the database, models and indexes (created if missing).",
@@ -44,9 +39,6 @@ class Settings(BaseSettings):
     )
     host: str = Field(default="127.0.0.1", description="Address the service listens on.")
     port: int = Field(default=8000, ge=1, le=65535, description="Port the service listens on.")
-    max_upload_mb: float = Field(
-        default=20.0, gt=0, description="Largest file accepted for import (MiB)."
-    )
     max_import_rows: int = Field(
         default=100_000, gt=0, description="Largest number of data rows accepted in one import."
     )

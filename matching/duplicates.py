@@ -44,7 +44,9 @@ def earlier_near_duplicates(
     found: list[tuple[int, float] | None] = []
     for position, doc in enumerate(docs):
         ordered = sorted(doc, key=lambda token: (frequency[token], token))
-        prefix = ordered[: len(ordered) - math.ceil(threshold * len(ordered)) + 1]
+        # The tolerance keeps float error (0.56 * 25 = 14.000000000000002) from shortening the
+        # prefix and losing pairs; a longer prefix only adds candidates.
+        prefix = ordered[: len(ordered) - math.ceil(threshold * len(ordered) - 1e-9) + 1]
         candidates = {earlier for token in prefix for earlier in index[token]}
         best: tuple[int, float] | None = None
         for earlier in sorted(candidates):

@@ -43,7 +43,9 @@ def _split_province(text: str) -> tuple[str, str]:
             return name, text[len(name) :]
     for short, name in sorted(_SHORT_NAMES.items(), key=lambda item: -len(item[0])):
         if text.startswith(short):
-            return name, text[len(short) :]
+            rest = text[len(short) :]
+            # "吉林市船营区" is the city 吉林市 of 吉林省, not 吉林省 followed by "市船营区".
+            return name, text if rest.startswith("市") else rest
     return "", text
 
 
@@ -65,7 +67,12 @@ def parse_region(text: str) -> Region:
         # Written with separators: "安徽 铜陵 义安区".
         if province in _MUNICIPALITIES:
             return Region(province, province, "".join(parts[1:]))
-        return Region(province, _with_city_suffix(parts[1]), "".join(parts[2:]))
+        # Only a bare name ("铜陵") or a whole city ("铜陵市") is the city; "铜陵市义安区" or
+        # "义安区" are read as if written without separators.
+        city = _CITY.match(parts[1])
+        bare = city is None and _DISTRICT.match(parts[1]) is None
+        if bare or (city is not None and city.group(1) == parts[1]):
+            return Region(province, _with_city_suffix(parts[1]), "".join(parts[2:]))
     province, rest = _split_province("".join(parts))
     city = ""
     if province in _MUNICIPALITIES:

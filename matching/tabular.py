@@ -97,8 +97,8 @@ def _find_header(
         if score > best_score:
             best_index, best_score = index, score
     if best_index < 0:
-        first = next((row for row in rows if not _is_blank(row)), [])
-        return 0, [str(_cell_text(cell) or "") for cell in first]
+        # No known names: the first non-blank row is the header, and data starts below it.
+        best_index = next((i for i, row in enumerate(rows) if not _is_blank(row)), 0)
     return best_index, [str(_cell_text(cell) or "") for cell in rows[best_index]]
 
 

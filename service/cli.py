@@ -25,8 +25,10 @@ app = typer.Typer(help="TechMatch 科技供需对接：企业技术需求、科�
                   no_args_is_help=True, add_completion=False)
 db_app = typer.Typer(help="数据库迁移 (Alembic)。", no_args_is_help=True)
 demo_app = typer.Typer(help="演示数据。", no_args_is_help=True)
+bench_app = typer.Typer(help="基准测试（不属于测试集）。", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(demo_app, name="demo")
+app.add_typer(bench_app, name="bench")
 
 
 class Entity(StrEnum):
@@ -179,6 +181,19 @@ def demo_load() -> None:
             typer.echo(report.summary())
     except TechMatchError as error:
         raise _fail(str(error)) from error
+
+
+@bench_app.command("import")
+def bench_import(
+    rows: Annotated[int, typer.Option(help="生成的需求行数")] = 20_000,
+    repeats: Annotated[int, typer.Option(help="重复次数（报告中位数）")] = 3,
+) -> None:
+    """Import/export speed on a generated N-row needs file (medians of REPEATS runs)."""
+    from matching.benchmarks.importing import run_import_benchmark
+
+    result = run_import_benchmark(rows, repeats)
+    typer.echo(f"techmatch bench import --rows {rows} --repeats {repeats}")
+    typer.echo(result.markdown())
 
 
 @app.command()

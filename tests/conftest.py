@@ -10,6 +10,8 @@ import pytest
 from matching.config import Settings
 from matching.store.database import Database
 
+pytest_plugins = ["tests.postgres"]
+
 REPO = Path(__file__).resolve().parent.parent
 DEMO_DIR = REPO / "data" / "demo"
 

@@ -1,0 +1,1 @@
+"""Benchmarks (``make bench`` / ``techmatch bench ...``); never part of the test suite."""

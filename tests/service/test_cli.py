@@ -1,0 +1,66 @@
+"""The ``techmatch`` command line, run in-process with typer's runner on a temp store."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from service.cli import app
+from tests.conftest import DEMO_DIR
+from tests.factories import need_row, write_csv
+
+runner = CliRunner()
+
+
+@pytest.fixture(autouse=True)
+def temp_store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.setenv("TECHMATCH_DATA_DIR", str(tmp_path / "var"))
+    monkeypatch.setenv("TECHMATCH_DEMO_DIR", str(DEMO_DIR))
+    return tmp_path
+
+
+def test_gbk_csv_with_errors_is_reported_by_row_and_nothing_imported(tmp_path: Path) -> None:
+    rows = [need_row(1), need_row(2, **{"截止日期": "2027-02-30"}), need_row(3, **{"企业名称": ""})]
+    path = write_csv(tmp_path / "需求.csv", rows, encoding="gbk")
+    result = runner.invoke(app, ["import", "needs", str(path)])
+    assert result.exit_code == 1
+    assert "第 3 行，「截止日期」列，值「2027-02-30」：日期不存在" in result.output
+    assert "第 4 行，「企业名称」列：必填项为空" in result.output
+    assert "未导入任何数据" in result.output
+    stats = runner.invoke(app, ["stats"])
+    assert json.loads(stats.output)["needs"] == 0
+
+    skipped = runner.invoke(app, ["import", "needs", str(path), "--skip-invalid", "--json"])
+    assert skipped.exit_code == 0
+    report = json.loads(skipped.output)
+    assert (report["created"], report["skipped"], report["encoding"]) == (1, 2, "gb18030")
+
+
+def test_unreadable_file_exits_2_with_a_message(tmp_path: Path) -> None:
+    path = tmp_path / "empty.csv"
+    path.write_bytes(b"")
+    result = runner.invoke(app, ["import", "needs", str(path)])
+    assert result.exit_code == 2
+    assert "导入失败：文件是空的" in result.output
+
+
+def test_setup_loads_demo_once_then_export_and_template(tmp_path: Path) -> None:
+    assert runner.invoke(app, ["setup"]).exit_code == 0
+    counts = json.loads(runner.invoke(app, ["stats"]).output)
+    assert runner.invoke(app, ["setup"]).exit_code == 0
+    assert json.loads(runner.invoke(app, ["stats"]).output) == counts
+    exported = runner.invoke(app, ["export", "experts", str(tmp_path / "experts.xlsx")])
+    assert exported.exit_code == 0 and f"已导出 {counts['experts']} 条" in exported.output
+    templated = runner.invoke(app, ["template", "results", str(tmp_path / "t.xlsx")])
+    assert templated.exit_code == 0 and (tmp_path / "t.xlsx").exists()
+
+
+def test_db_commands(tmp_path: Path) -> None:
+    assert runner.invoke(app, ["db", "upgrade"]).exit_code == 0
+    current = runner.invoke(app, ["db", "current"]).output
+    assert current.startswith("0001")
+    assert runner.invoke(app, ["db", "downgrade", "base"]).exit_code == 0
+    assert runner.invoke(app, ["db", "current"]).output.startswith("None")
