@@ -93,7 +93,9 @@ def parse_money(value: Any) -> tuple[float | None, float | None]:
         if low > high:
             raise ValueError(f"范围下限 {format_number(low)} 大于上限 {format_number(high)}")
         return low, high
-    if match := re.fullmatch(r"(?:不超过|最多|≤|<=)?\s*" + _NUMBER + _UNIT + r"(?:以下|以内)?", text):
+    if match := re.fullmatch(
+        r"(?:不超过|最多|≤|<=)?\s*" + _NUMBER + _UNIT + r"(?:以下|以内)?", text
+    ):
         return None, float(match.group(1))
     if match := re.fullmatch(r"(?:不低于|至少|≥|>=)?\s*" + _NUMBER + _UNIT + r"(?:以上)?", text):
         return float(match.group(1)), None
@@ -119,7 +121,7 @@ def _end_of_month(year: int, month: int) -> dt.date:
 
 
 def parse_date(value: Any) -> dt.date:
-    """"2027-06-30", "2027/6/30", "2027.6.30", "2027年6月30日", "20270630", a typed Excel
+    """ "2027-06-30", "2027/6/30", "2027.6.30", "2027年6月30日", "20270630", a typed Excel
     date, or a month ("2027-06", "2027年6月": its last day)."""
     if isinstance(value, dt.datetime):
         return value.date()
@@ -127,7 +129,9 @@ def parse_date(value: Any) -> dt.date:
         return value
     text = str(value).strip()
     try:
-        if match := re.fullmatch(r"(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?", text):
+        if match := re.fullmatch(
+            r"(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?", text
+        ):
             return dt.date(int(match.group(1)), int(match.group(2)), int(match.group(3)))
         if match := re.fullmatch(r"(\d{4})(\d{2})(\d{2})", text):
             return dt.date(int(match.group(1)), int(match.group(2)), int(match.group(3)))
@@ -166,7 +170,9 @@ def parse_credit_code(value: Any) -> str:
         raise ValueError(f"统一社会信用代码应为 18 位，这里是 {len(code)} 位")
     if any(char not in _CREDIT_ALPHABET for char in code):
         raise ValueError("统一社会信用代码含有不允许的字符（不使用 I、O、Z、S、V）")
-    total = sum(_CREDIT_ALPHABET.index(c) * w for c, w in zip(code[:17], _CREDIT_WEIGHTS, strict=True))
+    total = sum(
+        _CREDIT_ALPHABET.index(c) * w for c, w in zip(code[:17], _CREDIT_WEIGHTS, strict=True)
+    )
     check = _CREDIT_ALPHABET[(31 - total % 31) % 31]
     if code[17] != check:
         raise ValueError("统一社会信用代码校验位不正确，请核对")
@@ -202,11 +208,13 @@ def _infer_ip_type(number: str) -> IpType:
         return IpType.UTILITY_MODEL
     if kind == "3":
         return IpType.DESIGN_PATENT
-    raise ValueError(f"无法从编号「{number}」判断知识产权类型，请在括号中注明，如（发明专利，已授权）")
+    raise ValueError(
+        f"无法从编号「{number}」判断知识产权类型，请在括号中注明，如（发明专利，已授权）"
+    )
 
 
 def parse_ip(text: str) -> list[dict[str, str]]:
-    """"ZL202110234567.8（发明专利，已授权）；2023SR0123456" → [{number, type, status}].
+    """ "ZL202110234567.8（发明专利，已授权）；2023SR0123456" → [{number, type, status}].
 
     Type and status may be left out: a ZL number is a granted patent whose type its 5th digit
     gives; an SR number is a registered software copyright.

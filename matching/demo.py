@@ -42,5 +42,7 @@ def load_demo(db: Database, demo_dir: Path, settings: Settings | None = None) ->
 def read_pairs(demo_dir: Path) -> list[DemoPair]:
     """The recorded need → best result pairs (``pairs.csv``)."""
     with open(demo_dir / "pairs.csv", encoding="utf-8", newline="") as handle:
-        return [DemoPair(row["need_ref"], row["result_ref"], row["why"])
-                for row in csv.DictReader(handle)]
+        return [
+            DemoPair(row["need_ref"], row["result_ref"], row["why"])
+            for row in csv.DictReader(handle)
+        ]

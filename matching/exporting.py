@@ -27,7 +27,7 @@ __all__ = ["export_file", "export_rows"]
 def export_rows(db: Database, entity: str, statuses: list[str] | None = None) -> list[list[Any]]:
     """Header row then one row per entity (ordered by reference), cells as shown in files."""
     columns = ENTITY_COLUMNS[entity]
-    model = ENTITY_MODELS[entity]
+    model: Any = ENTITY_MODELS[entity]
     rows: list[list[Any]] = [[column.header for column in columns]]
     with db.session() as session:
         query = select(model).order_by(model.external_ref)
@@ -40,8 +40,9 @@ def export_rows(db: Database, entity: str, statuses: list[str] | None = None) ->
 
 
 def _escaped(rows: list[list[Any]]) -> list[list[Any]]:
-    return [[escape_formula(cell) if isinstance(cell, str) else cell for cell in row]
-            for row in rows]
+    return [
+        [escape_formula(cell) if isinstance(cell, str) else cell for cell in row] for row in rows
+    ]
 
 
 def _write_xlsx(rows: list[list[Any]], path: Path, title: str) -> None:
@@ -63,8 +64,13 @@ def _write_xlsx(rows: list[list[Any]], path: Path, title: str) -> None:
     workbook.save(path)
 
 
-def export_file(db: Database, entity: str, path: Path, statuses: list[str] | None = None,
-                encoding: str = "utf-8-sig") -> int:
+def export_file(
+    db: Database,
+    entity: str,
+    path: Path,
+    statuses: list[str] | None = None,
+    encoding: str = "utf-8-sig",
+) -> int:
     """Write ``entity`` to ``path`` (.xlsx, .csv or .json by extension); returns rows written.
 
     CSV is UTF-8 with BOM by default so that Excel shows Chinese correctly; pass
@@ -82,7 +88,9 @@ def export_file(db: Database, entity: str, path: Path, statuses: list[str] | Non
                 csv.writer(handle).writerows(_escaped(rows))
         else:
             header, *body = rows
-            items = [{h: cell for h, cell in zip(header, row, strict=True) if cell not in ("", None)}
-                     for row in body]
+            items = [
+                {h: cell for h, cell in zip(header, row, strict=True) if cell not in ("", None)}
+                for row in body
+            ]
             temp.write_text(json.dumps({entity: items}, ensure_ascii=False, indent=1), "utf-8")
     return len(rows) - 1

@@ -54,15 +54,21 @@ class ImportReport:
     def summary(self) -> str:
         """A Chinese summary for people: the counts, then every error and warning."""
         what = ENTITY_LABELS.get(self.entity, self.entity)
-        lines = [f"导入{what}：{self.file}，读取 {self.rows_read} 行"
-                 + (f"（编码 {self.encoding}）" if self.encoding else "")]
+        lines = [
+            f"导入{what}：{self.file}，读取 {self.rows_read} 行"
+            + (f"（编码 {self.encoding}）" if self.encoding else "")
+        ]
         if self.written:
             verb = "试运行（未写入）：将" if self.dry_run else "已写入："
-            lines.append(f"{verb}新增 {self.created}，更新 {self.updated}，"
-                         f"未变化 {self.unchanged}，跳过有误的行 {self.skipped}")
+            lines.append(
+                f"{verb}新增 {self.created}，更新 {self.updated}，"
+                f"未变化 {self.unchanged}，跳过有误的行 {self.skipped}"
+            )
         elif self.errors:
-            lines.append(f"发现 {len(self.errors)} 处错误（涉及 {self.invalid_rows} 行），未导入任何数据。"
-                         "请修改后重新导入，或使用 --skip-invalid 只导入正确的行。")
+            lines.append(
+                f"发现 {len(self.errors)} 处错误（涉及 {self.invalid_rows} 行），未导入任何数据。"
+                "请修改后重新导入，或使用 --skip-invalid 只导入正确的行。"
+            )
         lines += [f"错误：{problem}" for problem in self.errors]
         lines += [f"提示：{problem}" for problem in self.warnings]
         return "\n".join(lines)

@@ -53,11 +53,17 @@ class _RowChecker:
         self.mapping = resolve_headers(entity, table.headers)
         self.present = {column.key for column in self.mapping.values()}
 
-    def problem(self, row: int, column: Column | None, value: Any, reason: str,
-                level: str = "error") -> None:
-        problem = RowProblem(row, column.header if column else "", "" if value is None
-                             else str(value)[:80], reason, level,  # type: ignore[arg-type]
-                             self.table.row_label)
+    def problem(
+        self, row: int, column: Column | None, value: Any, reason: str, level: str = "error"
+    ) -> None:
+        problem = RowProblem(
+            row,
+            column.header if column else "",
+            "" if value is None else str(value)[:80],
+            reason,
+            level,  # type: ignore[arg-type]
+            self.table.row_label,
+        )
         (self.report.errors if level == "error" else self.report.warnings).append(problem)
 
     def check_headers(self) -> None:
@@ -65,13 +71,17 @@ class _RowChecker:
         missing = [c.header for c in columns if c.required and c.key not in self.present]
         if missing:
             found = "、".join(self.table.headers) or "（无）"
-            raise InvalidFile(f"表头不符合模板：缺少必填列「{'」「'.join(missing)}」。"
-                              f"文件中的列：{found}。请使用 data/templates/ 中的模板。")
+            raise InvalidFile(
+                f"表头不符合模板：缺少必填列「{'」「'.join(missing)}」。"
+                f"文件中的列：{found}。请使用 data/templates/ 中的模板。"
+            )
         seen: dict[str, str] = {}
         for header, column in self.mapping.items():
             # JSON items may each use another alias; a sheet has one header per column.
             if column.key in seen and self.table.row_label != "条":
-                raise InvalidFile(f"列「{seen[column.key]}」和「{header}」表示同一项，请删除其中一列")
+                raise InvalidFile(
+                    f"列「{seen[column.key]}」和「{header}」表示同一项，请删除其中一列"
+                )
             seen[column.key] = header
         for header in self.table.headers:
             if header not in self.mapping:
@@ -83,9 +93,14 @@ class _RowChecker:
         for header, column in self.mapping.items():
             cell = raw.values.get(header)
             if cell is None:
-                if column.required and column.key not in values and not any(
-                    raw.values.get(other) is not None
-                    for other, same in self.mapping.items() if same is column
+                if (
+                    column.required
+                    and column.key not in values
+                    and not any(
+                        raw.values.get(other) is not None
+                        for other, same in self.mapping.items()
+                        if same is column
+                    )
                 ):
                     self.problem(raw.number, column, None, "必填项为空")
                 values.setdefault(column.key, None)
@@ -103,13 +118,22 @@ class _RowChecker:
             low, high = Maturity(maturity).trl_range
             if not low <= trl <= high:
                 column = next(c for c in self.mapping.values() if c.key == "trl")
-                self.problem(number, column, trl, f"与成熟度「{label_of(Maturity(maturity))}」"
-                             f"不一致（应为 {low}-{high}）")
+                self.problem(
+                    number,
+                    column,
+                    trl,
+                    f"与成熟度「{label_of(Maturity(maturity))}」不一致（应为 {low}-{high}）",
+                )
         region = values.get("region")
         if region and not region[0]:
             column = next(c for c in self.mapping.values() if c.key == "region")
-            self.problem(number, column, "".join(region), "未识别出省份，请写全称，如 安徽省铜陵市",
-                         "warning")
+            self.problem(
+                number,
+                column,
+                "".join(region),
+                "未识别出省份，请写全称，如 安徽省铜陵市",
+                "warning",
+            )
 
 
 def _check_duplicate_refs(rows: list[ParsedRow], checker: _RowChecker) -> list[ParsedRow]:
@@ -118,16 +142,21 @@ def _check_duplicate_refs(rows: list[ParsedRow], checker: _RowChecker) -> list[P
     for row in rows:
         if row.ref in first_row:
             column = next((c for c in checker.mapping.values() if c.key == "external_ref"), None)
-            checker.problem(row.number, column, row.ref,
-                            f"编号与第 {first_row[row.ref]} {checker.table.row_label}重复")
+            checker.problem(
+                row.number,
+                column,
+                row.ref,
+                f"编号与第 {first_row[row.ref]} {checker.table.row_label}重复",
+            )
             continue
         first_row[row.ref] = row.number
         kept.append(row)
     return kept
 
 
-def _check_near_duplicates(session: Session, rows: list[ParsedRow], checker: _RowChecker,
-                           threshold: float, allow: bool) -> list[ParsedRow]:
+def _check_near_duplicates(
+    session: Session, rows: list[ParsedRow], checker: _RowChecker, threshold: float, allow: bool
+) -> list[ParsedRow]:
     """Flag needs whose enterprise already has (in the store or earlier in the file) a need with
     nearly the same title and description under another reference."""
     label = checker.table.row_label
@@ -136,47 +165,75 @@ def _check_near_duplicates(session: Session, rows: list[ParsedRow], checker: _Ro
     stored = session.execute(
         select(Need.external_ref, Need.title, Need.description, Organization.name)
         .join(Organization, Need.enterprise_id == Organization.id)
-        .where(Organization.name.in_({row.values["enterprise"] for row in rows}),
-               Need.status != "withdrawn")
+        .where(
+            Organization.name.in_({row.values["enterprise"] for row in rows}),
+            Need.status != "withdrawn",
+        )
     )
     for ref, title, description, enterprise in stored:
         if ref not in file_refs:  # a row with the same reference replaces the stored need
             by_enterprise.setdefault(enterprise, []).append(
-                (ref, f"已有需求 {ref}", shingles(title + description), None))
+                (ref, f"已有需求 {ref}", shingles(title + description), None)
+            )
     for row in rows:
         by_enterprise.setdefault(row.values["enterprise"], []).append(
-            (row.ref, f"第 {row.number} {label}",
-             shingles(row.values["title"] + row.values["description"]), row))
+            (
+                row.ref,
+                f"第 {row.number} {label}",
+                shingles(row.values["title"] + row.values["description"]),
+                row,
+            )
+        )
     title_column = next(c for c in checker.mapping.values() if c.key == "title")
     rejected: set[int] = set()
     for texts in by_enterprise.values():
         matches = earlier_near_duplicates([text for _, _, text, _ in texts], threshold)
-        for (_ref, _where, _text, row), match in zip(texts, matches, strict=True):
-            if row is None or match is None:
+        for (_ref, _where, _text, candidate), match in zip(texts, matches, strict=True):
+            if candidate is None or match is None:
                 continue
+            row = candidate
             other_ref, other_where, _other, _row = texts[match[0]]
             reason = f"疑似重复：与{other_where}（{other_ref}）内容相似度 {match[1]:.0%}"
             if allow:
-                checker.problem(row.number, title_column, row.values["title"],
-                                reason + "，已导入并标记", "warning")
+                checker.problem(
+                    row.number,
+                    title_column,
+                    row.values["title"],
+                    reason + "，已导入并标记",
+                    "warning",
+                )
                 row.duplicate_of = other_ref
             else:
-                checker.problem(row.number, title_column, row.values["title"],
-                                reason + "；如确为不同需求，请使用 --allow-duplicates 导入")
+                checker.problem(
+                    row.number,
+                    title_column,
+                    row.values["title"],
+                    reason + "；如确为不同需求，请使用 --allow-duplicates 导入",
+                )
                 rejected.add(row.number)
     return [row for row in rows if row.number not in rejected]
 
 
-def _organization(session: Session, cache: dict[str, Organization], entity: str,
-                  values: dict[str, Any]) -> Organization | None:
+def _organization(
+    session: Session, cache: dict[str, Organization], entity: str, values: dict[str, Any]
+) -> Organization | None:
     facts = organization_facts(entity, values)
     if facts is None:
         return None
     organization = cache.get(facts.name)
     if organization is None:
-        organization = Organization(name=facts.name, kind=facts.kind, province="", city="",
-                                    district="", credit_code="", group_name="", contact_name="",
-                                    contact_phone="", contact_email="")
+        organization = Organization(
+            name=facts.name,
+            kind=facts.kind,
+            province="",
+            city="",
+            district="",
+            credit_code="",
+            group_name="",
+            contact_name="",
+            contact_phone="",
+            contact_email="",
+        )
         session.add(organization)
     for key, value in facts.attributes.items():
         if value and getattr(organization, key) != value:
@@ -185,18 +242,24 @@ def _organization(session: Session, cache: dict[str, Organization], entity: str,
     return organization
 
 
-def _write(session: Session, entity: str, rows: list[ParsedRow], present: set[str],
-           checker: _RowChecker) -> None:
-    model = ENTITY_MODELS[entity]
+def _write(
+    session: Session, entity: str, rows: list[ParsedRow], present: set[str], checker: _RowChecker
+) -> None:
+    model: Any = ENTITY_MODELS[entity]
     report = checker.report
-    existing = {}
+    existing: dict[str, Any] = {}
     refs = [row.ref for row in rows]
     for start in range(0, len(refs), 500):
         chunk = refs[start : start + 500]
         for obj in session.scalars(select(model).where(model.external_ref.in_(chunk))):
             existing[obj.external_ref] = obj
-    names = sorted({facts.name for row in rows
-                    if (facts := organization_facts(entity, row.values)) is not None})
+    names = sorted(
+        {
+            facts.name
+            for row in rows
+            if (facts := organization_facts(entity, row.values)) is not None
+        }
+    )
     organizations: dict[str, Organization] = {}
     for start in range(0, len(names), 500):
         query = select(Organization).where(Organization.name.in_(names[start : start + 500]))
@@ -209,7 +272,8 @@ def _write(session: Session, entity: str, rows: list[ParsedRow], present: set[st
             attributes[owner_key[entity]] = organization
         if row.duplicate_of:
             attributes["duplicate_of"] = existing.get(row.duplicate_of) or session.scalar(
-                select(Need).where(Need.external_ref == row.duplicate_of))
+                select(Need).where(Need.external_ref == row.duplicate_of)
+            )
         obj = existing.get(row.ref)
         if obj is None:
             obj = model(external_ref=row.ref, **attributes)
@@ -234,9 +298,17 @@ def _write(session: Session, entity: str, rows: list[ParsedRow], present: set[st
     session.flush()
 
 
-def import_file(db: Database, entity: str, path: Path, *, dry_run: bool = False,
-                skip_invalid: bool = False, allow_duplicates: bool = False,
-                actor: str = "import", settings: Settings | None = None) -> ImportReport:
+def import_file(
+    db: Database,
+    entity: str,
+    path: Path,
+    *,
+    dry_run: bool = False,
+    skip_invalid: bool = False,
+    allow_duplicates: bool = False,
+    actor: str = "import",
+    settings: Settings | None = None,
+) -> ImportReport:
     """Import ``entity`` ("needs", "results" or "experts") from ``path``.
 
     Raises ``InvalidFile`` when the file cannot be read as a table at all; otherwise returns the
@@ -245,14 +317,19 @@ def import_file(db: Database, entity: str, path: Path, *, dry_run: bool = False,
     """
     settings = settings or Settings()
     report = ImportReport(entity=entity, file=path.name, dry_run=dry_run)
-    known_headers = {header_key(name) for column in ENTITY_COLUMNS[entity]
-                     for name in (column.header, *column.aliases)}
+    known_headers = {
+        header_key(name)
+        for column in ENTITY_COLUMNS[entity]
+        for name in (column.header, *column.aliases)
+    }
     table = read_table(path, lambda name: header_key(name) in known_headers, entity)
     report.encoding = table.encoding
     report.warnings += [RowProblem(0, "", "", note, "warning") for note in table.warnings]
     if len(table.rows) > settings.max_import_rows:
-        raise InvalidFile(f"文件有 {len(table.rows)} 行，超过单次导入上限 {settings.max_import_rows} 行，"
-                          "请拆分后导入")
+        raise InvalidFile(
+            f"文件有 {len(table.rows)} 行，超过单次导入上限 {settings.max_import_rows} 行，"
+            "请拆分后导入"
+        )
     checker = _RowChecker(entity, table, report)
     checker.check_headers()
     report.rows_read = len(table.rows)
@@ -270,8 +347,9 @@ def import_file(db: Database, entity: str, path: Path, *, dry_run: bool = False,
     parsed = _check_duplicate_refs(parsed, checker)
     with db.session(actor=actor) as session:
         if entity == "needs":
-            parsed = _check_near_duplicates(session, parsed, checker,
-                                            settings.duplicate_threshold, allow_duplicates)
+            parsed = _check_near_duplicates(
+                session, parsed, checker, settings.duplicate_threshold, allow_duplicates
+            )
         if report.errors and not skip_invalid:
             return report
         with session.no_autoflush:

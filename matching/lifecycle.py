@@ -6,7 +6,7 @@ from __future__ import annotations
 from matching.errors import TechMatchError
 from matching.vocab import NeedStatus, label_of
 
-__all__ = ["InvalidTransition", "NEED_TRANSITIONS", "check_need_transition"]
+__all__ = ["NEED_TRANSITIONS", "InvalidTransition", "check_need_transition"]
 
 _S = NeedStatus
 NEED_TRANSITIONS: dict[NeedStatus, frozenset[NeedStatus]] = {

@@ -9,7 +9,7 @@ from typing import Any
 
 from sqlalchemy import JSON, String
 
-from matching.store.models import Expert, Need, Organization, Result
+from matching.store.models import Expert, Need, Result
 from matching.vocab import OrganizationKind
 
 __all__ = [
@@ -74,7 +74,9 @@ def organization_facts(entity: str, values: dict[str, Any]) -> OrganizationFacts
         for key in ("credit_code", "group_name", "contact_name", "contact_phone"):
             if values.get(key):
                 attributes[key] = values[key]
-        return OrganizationFacts(values["enterprise"], OrganizationKind.ENTERPRISE.value, attributes)
+        return OrganizationFacts(
+            values["enterprise"], OrganizationKind.ENTERPRISE.value, attributes
+        )
     name = values.get("institution") or ""
     if not name:
         return None
@@ -110,7 +112,11 @@ def entity_attributes(entity: str, values: dict[str, Any], present: set[str]) ->
             low_key, high_key = _RANGE_COLUMNS[key]
             attributes[low_key], attributes[high_key] = value or (None, None)
         elif key == "region":
-            attributes["province"], attributes["city"], attributes["district"] = value or ("", "", "")
+            attributes["province"], attributes["city"], attributes["district"] = value or (
+                "",
+                "",
+                "",
+            )
         elif key == "confidential":
             attributes[key] = bool(value)
         else:
@@ -127,7 +133,7 @@ def row_values(entity: str, obj: Need | Result | Expert) -> dict[str, Any]:
     values["region"] = (obj.province, obj.city, obj.district)
     if isinstance(obj, Need):
         values["budget"] = (obj.budget_min, obj.budget_max)
-        organization: Organization | None = obj.enterprise
+        organization = obj.enterprise
         values["enterprise"] = organization.name
         values["credit_code"] = organization.credit_code
         values["group_name"] = organization.group_name

@@ -8,11 +8,40 @@ from dataclasses import dataclass
 __all__ = ["PROVINCES", "Region", "parse_region"]
 
 PROVINCES: tuple[str, ...] = (
-    "北京市", "天津市", "上海市", "重庆市", "河北省", "山西省", "辽宁省", "吉林省", "黑龙江省",
-    "江苏省", "浙江省", "安徽省", "福建省", "江西省", "山东省", "河南省", "湖北省", "湖南省",
-    "广东省", "海南省", "四川省", "贵州省", "云南省", "陕西省", "甘肃省", "青海省", "台湾省",
-    "内蒙古自治区", "广西壮族自治区", "西藏自治区", "宁夏回族自治区", "新疆维吾尔自治区",
-    "香港特别行政区", "澳门特别行政区",
+    "北京市",
+    "天津市",
+    "上海市",
+    "重庆市",
+    "河北省",
+    "山西省",
+    "辽宁省",
+    "吉林省",
+    "黑龙江省",
+    "江苏省",
+    "浙江省",
+    "安徽省",
+    "福建省",
+    "江西省",
+    "山东省",
+    "河南省",
+    "湖北省",
+    "湖南省",
+    "广东省",
+    "海南省",
+    "四川省",
+    "贵州省",
+    "云南省",
+    "陕西省",
+    "甘肃省",
+    "青海省",
+    "台湾省",
+    "内蒙古自治区",
+    "广西壮族自治区",
+    "西藏自治区",
+    "宁夏回族自治区",
+    "新疆维吾尔自治区",
+    "香港特别行政区",
+    "澳门特别行政区",
 )
 _MUNICIPALITIES = {"北京市", "天津市", "上海市", "重庆市"}
 _SHORT_NAMES = {
@@ -69,9 +98,9 @@ def parse_region(text: str) -> Region:
             return Region(province, province, "".join(parts[1:]))
         # Only a bare name ("铜陵") or a whole city ("铜陵市") is the city; "铜陵市义安区" or
         # "义安区" are read as if written without separators.
-        city = _CITY.match(parts[1])
-        bare = city is None and _DISTRICT.match(parts[1]) is None
-        if bare or (city is not None and city.group(1) == parts[1]):
+        city_match = _CITY.match(parts[1])
+        bare = city_match is None and _DISTRICT.match(parts[1]) is None
+        if bare or (city_match is not None and city_match.group(1) == parts[1]):
             return Region(province, _with_city_suffix(parts[1]), "".join(parts[2:]))
     province, rest = _split_province("".join(parts))
     city = ""
@@ -86,5 +115,7 @@ def parse_region(text: str) -> Region:
         match = _DISTRICT.match(rest)
         district = match.group(1) if match else rest
     if not province and not city:
-        raise ValueError(f"无法识别地区「{text.strip()}」，请写成“省+市+区县”，如：安徽省铜陵市义安区")
+        raise ValueError(
+            f"无法识别地区「{text.strip()}」，请写成“省+市+区县”，如：安徽省铜陵市义安区"
+        )
     return Region(province, city, district)

@@ -83,9 +83,7 @@ def _is_blank(values: list[Any]) -> bool:
     return all(_cell_text(value) is None for value in values)
 
 
-def _find_header(
-    rows: list[list[Any]], is_known: Callable[[str], bool]
-) -> tuple[int, list[str]]:
+def _find_header(rows: list[list[Any]], is_known: Callable[[str], bool]) -> tuple[int, list[str]]:
     """Index and names of the header row: the first of the top rows with most known names.
 
     Forms often carry a title line ("XX市企业技术需求征集表") above the header.
@@ -164,7 +162,9 @@ def _read_xlsx(path: Path, is_known: Callable[[str], bool]) -> Table:
             warnings.simplefilter("ignore")
             workbook = load_workbook(path, data_only=True)
     except (zipfile.BadZipFile, KeyError, OSError, ValueError) as error:
-        raise InvalidFile(f"无法读取 XLSX 文件（文件损坏或不是 Excel 2007+ 格式）：{error}") from error
+        raise InvalidFile(
+            f"无法读取 XLSX 文件（文件损坏或不是 Excel 2007+ 格式）：{error}"
+        ) from error
     sheet = _pick_sheet(workbook, is_known)
     notes: list[str] = []
     _unmerge(sheet, notes)
@@ -178,10 +178,13 @@ def _read_xlsx(path: Path, is_known: Callable[[str], bool]) -> Table:
 
 def _pick_sheet(workbook: Any, is_known: Callable[[str], bool]) -> Any:
     """The sheet whose top rows hold the most known column names (templates add a help sheet)."""
+
     def score(sheet: Any) -> int:
         top = sheet.iter_rows(max_row=HEADER_SCAN_ROWS, values_only=True)
-        return max((sum(1 for c in row if isinstance(c, str) and is_known(c.strip()))
-                    for row in top), default=0)
+        return max(
+            (sum(1 for c in row if isinstance(c, str) and is_known(c.strip())) for row in top),
+            default=0,
+        )
 
     return max(workbook.worksheets, key=score)
 
@@ -191,7 +194,9 @@ def _read_json(data: bytes, entity_key: str) -> Table:
     try:
         document = json.loads(text)
     except json.JSONDecodeError as error:
-        raise InvalidFile(f"JSON 格式错误：第 {error.lineno} 行第 {error.colno} 列：{error.msg}") from error
+        raise InvalidFile(
+            f"JSON 格式错误：第 {error.lineno} 行第 {error.colno} 列：{error.msg}"
+        ) from error
     if isinstance(document, dict):
         document = document.get(entity_key, document.get("items"))
     if not isinstance(document, list):
@@ -201,7 +206,7 @@ def _read_json(data: bytes, entity_key: str) -> Table:
     rows, headers = [], []
     for number, item in enumerate(document, start=1):
         if not isinstance(item, dict):
-            raise InvalidFile(f"第 {number} 条记录不是对象（应为 {{\"列名\": 值}}）")
+            raise InvalidFile(f'第 {number} 条记录不是对象（应为 {{"列名": 值}}）')
         for key in item:
             if key not in headers:
                 headers.append(str(key))
@@ -209,9 +214,7 @@ def _read_json(data: bytes, entity_key: str) -> Table:
     return Table(headers=headers, rows=rows, row_label="条")
 
 
-def read_table(
-    path: Path, is_known: Callable[[str], bool], entity_key: str = "items"
-) -> Table:
+def read_table(path: Path, is_known: Callable[[str], bool], entity_key: str = "items") -> Table:
     """Read ``path`` by its extension (.csv/.txt/.tsv, .xlsx/.xlsm, .json).
 
     ``is_known`` tells whether a header names a known column, to find the header row.
@@ -230,7 +233,9 @@ def read_table(
     if suffix == ".json":
         return _read_json(data, entity_key)
     if suffix in (".xls", ".et", ".wps"):
-        raise InvalidFile("不支持旧版 Excel（.xls）/ WPS 格式：请在 Excel 或 WPS 中另存为 .xlsx 后重试")
+        raise InvalidFile(
+            "不支持旧版 Excel（.xls）/ WPS 格式：请在 Excel 或 WPS 中另存为 .xlsx 后重试"
+        )
     raise InvalidFile(f"不支持的文件类型「{suffix or '无扩展名'}」：请上传 CSV、XLSX 或 JSON 文件")
 
 

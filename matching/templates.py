@@ -25,8 +25,9 @@ def write_template(entity: str, path: Path) -> None:
     sheet = workbook.active
     sheet.title = f"{TEMPLATE_NAMES[entity]}导入"
     sheet.append([column.header + ("*" if column.required else "") for column in columns])
-    sheet.append([EXAMPLE_REF if column.key == "external_ref" else column.example
-                  for column in columns])
+    sheet.append(
+        [EXAMPLE_REF if column.key == "external_ref" else column.example for column in columns]
+    )
     required_fill = PatternFill("solid", fgColor="FDE9D9")
     for index, column in enumerate(columns, start=1):
         header = sheet.cell(1, index)
@@ -48,9 +49,12 @@ def write_template(entity: str, path: Path) -> None:
         last = len(column.choices) + 1
         # Multi-valued columns get the list as a suggestion only, so "a；b" is still accepted.
         validation = DataValidation(
-            type="list", formula1=f"='选项'!${letter}$2:${letter}${last}",
-            allow_blank=True, showErrorMessage=not column.multiple,
-            errorTitle="不在可选范围内", error=f"{column.header}：请从下拉列表中选择",
+            type="list",
+            formula1=f"='选项'!${letter}$2:${letter}${last}",
+            allow_blank=True,
+            showErrorMessage=not column.multiple,
+            errorTitle="不在可选范围内",
+            error=f"{column.header}：请从下拉列表中选择",
         )
         validation.add(f"{letter}2:{letter}20000")
         sheet.add_data_validation(validation)
@@ -58,12 +62,24 @@ def write_template(entity: str, path: Path) -> None:
     guide = workbook.create_sheet("填写说明")
     guide.append(["列名", "是否必填", "说明", "示例", "可选值"])
     for column in columns:
-        guide.append([column.header, "必填" if column.required else "选填", column.help,
-                      column.example, "、".join(column.choices) if len(column.choices) <= 12
-                      else "见「选项」工作表"])
+        guide.append(
+            [
+                column.header,
+                "必填" if column.required else "选填",
+                column.help,
+                column.example,
+                "、".join(column.choices) if len(column.choices) <= 12 else "见「选项」工作表",
+            ]
+        )
     guide.append([])
-    guide.append(["注意", "", "第 2 行是示例（编号为“示例”），导入时会自动跳过，可直接删除或覆盖。"
-                  "同一编号再次导入会更新原记录；文件有错误时不会导入任何数据，错误会按行列出。"])
+    guide.append(
+        [
+            "注意",
+            "",
+            "第 2 行是示例（编号为“示例”），导入时会自动跳过，可直接删除或覆盖。"
+            "同一编号再次导入会更新原记录；文件有错误时不会导入任何数据，错误会按行列出。",
+        ]
+    )
     for cell in guide[1]:
         cell.font = Font(bold=True)
     for letter, width in zip("ABCDE", (18, 10, 60, 36, 40), strict=True):

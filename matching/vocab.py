@@ -44,7 +44,12 @@ class OrganizationKind(Vocabulary):
 
     @classmethod
     def labels(cls) -> dict[str, str]:
-        return {"enterprise": "企业", "university": "高校", "institute": "科研院所", "other": "其他"}
+        return {
+            "enterprise": "企业",
+            "university": "高校",
+            "institute": "科研院所",
+            "other": "其他",
+        }
 
 
 class NeedType(Vocabulary):
@@ -95,7 +100,12 @@ class ResultStatus(Vocabulary):
 
     @classmethod
     def labels(cls) -> dict[str, str]:
-        return {"draft": "草稿", "published": "已发布", "transferred": "已转化", "withdrawn": "已撤回"}
+        return {
+            "draft": "草稿",
+            "published": "已发布",
+            "transferred": "已转化",
+            "withdrawn": "已撤回",
+        }
 
 
 class ExpertStatus(Vocabulary):
@@ -194,18 +204,46 @@ class IpStatus(Vocabulary):
 
 # Spellings people write in forms for the same value.
 _SYNONYMS: dict[type[Vocabulary], dict[str, str]] = {
-    OrganizationKind: {"大学": "university", "高等院校": "university", "院所": "institute",
-                       "研究院": "institute", "研究所": "institute", "公司": "enterprise"},
-    CooperationMode: {"技术咨询": "consulting", "技术服务": "consulting", "技术入股": "equity",
-                      "联合开发": "joint_development", "平台共建": "joint_platform",
-                      "许可": "license", "转让": "transfer"},
-    IpType: {"发明": "invention_patent", "实用新型": "utility_model", "外观设计": "design_patent",
-             "软著": "software_copyright", "计算机软件著作权": "software_copyright"},
-    Maturity: {"研发阶段": "research", "实验室阶段": "research", "小试阶段": "lab",
-               "中试阶段": "pilot", "产业化阶段": "industrial", "已产业化": "industrial"},
+    OrganizationKind: {
+        "大学": "university",
+        "高等院校": "university",
+        "院所": "institute",
+        "研究院": "institute",
+        "研究所": "institute",
+        "公司": "enterprise",
+    },
+    CooperationMode: {
+        "技术咨询": "consulting",
+        "技术服务": "consulting",
+        "技术入股": "equity",
+        "联合开发": "joint_development",
+        "平台共建": "joint_platform",
+        "许可": "license",
+        "转让": "transfer",
+    },
+    IpType: {
+        "发明": "invention_patent",
+        "实用新型": "utility_model",
+        "外观设计": "design_patent",
+        "软著": "software_copyright",
+        "计算机软件著作权": "software_copyright",
+    },
+    Maturity: {
+        "研发阶段": "research",
+        "实验室阶段": "research",
+        "小试阶段": "lab",
+        "中试阶段": "pilot",
+        "产业化阶段": "industrial",
+        "已产业化": "industrial",
+    },
     NeedStatus: {"待评审": "under_evaluation", "对接中": "matched", "已完成": "closed"},
-    IpStatus: {"授权": "granted", "已授予": "granted", "审查中": "examination",
-               "申请中": "filed", "受理": "filed"},
+    IpStatus: {
+        "授权": "granted",
+        "已授予": "granted",
+        "审查中": "examination",
+        "申请中": "filed",
+        "受理": "filed",
+    },
 }
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import sys
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
@@ -21,8 +20,11 @@ from matching.templates import TEMPLATE_NAMES, write_template
 
 __all__ = ["app", "main"]
 
-app = typer.Typer(help="TechMatch 科技供需对接：企业技术需求、科技成果与专家的匹配。",
-                  no_args_is_help=True, add_completion=False)
+app = typer.Typer(
+    help="TechMatch 科技供需对接：企业技术需求、科技成果与专家的匹配。",
+    no_args_is_help=True,
+    add_completion=False,
+)
 db_app = typer.Typer(help="数据库迁移 (Alembic)。", no_args_is_help=True)
 demo_app = typer.Typer(help="演示数据。", no_args_is_help=True)
 bench_app = typer.Typer(help="基准测试（不属于测试集）。", no_args_is_help=True)
@@ -92,7 +94,9 @@ def import_command(
     entity: Annotated[Entity, typer.Argument(help="needs、results 或 experts")],
     file: Annotated[Path, typer.Argument(help="CSV、XLSX 或 JSON 文件")],
     dry_run: Annotated[bool, typer.Option("--dry-run", help="只检查，不写入")] = False,
-    skip_invalid: Annotated[bool, typer.Option("--skip-invalid", help="跳过有误的行，导入其余行")] = False,
+    skip_invalid: Annotated[
+        bool, typer.Option("--skip-invalid", help="跳过有误的行，导入其余行")
+    ] = False,
     allow_duplicates: Annotated[
         bool, typer.Option("--allow-duplicates", help="导入疑似重复的需求（并标记）")
     ] = False,
@@ -104,13 +108,21 @@ def import_command(
     database = _database(settings)
     database.upgrade()
     try:
-        report = import_file(database, entity.value, file, dry_run=dry_run,
-                             skip_invalid=skip_invalid, allow_duplicates=allow_duplicates,
-                             actor=actor, settings=settings)
+        report = import_file(
+            database,
+            entity.value,
+            file,
+            dry_run=dry_run,
+            skip_invalid=skip_invalid,
+            allow_duplicates=allow_duplicates,
+            actor=actor,
+            settings=settings,
+        )
     except TechMatchError as error:
         raise _fail(f"导入失败：{error}") from error
-    typer.echo(json.dumps(report.to_dict(), ensure_ascii=False, indent=1) if as_json
-               else report.summary())
+    typer.echo(
+        json.dumps(report.to_dict(), ensure_ascii=False, indent=1) if as_json else report.summary()
+    )
     if not report.written:
         raise typer.Exit(1)
 
@@ -208,4 +220,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    main()

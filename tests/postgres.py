@@ -158,9 +158,11 @@ def postgres_server() -> Iterator[PostgresServer]:
         server.start()
         yield server
     finally:
-        if (server.data_dir / "postmaster.pid").exists():
-            server.stop()
-        shutil.rmtree(server.base_dir, ignore_errors=True)
+        try:
+            if (server.data_dir / "postmaster.pid").exists():
+                server.stop()
+        finally:
+            shutil.rmtree(server.base_dir, ignore_errors=True)
 
 
 @pytest.fixture

@@ -12,17 +12,24 @@ from tests.conftest import REPO
 
 
 def _library_modules() -> list[str]:
-    return [info.name for info in pkgutil.walk_packages(matching.__path__, "matching.")
-            if ".migrations" not in info.name]
+    return [
+        info.name
+        for info in pkgutil.walk_packages(matching.__path__, "matching.")
+        if ".migrations" not in info.name
+    ]
 
 
 def test_matching_imports_no_web_framework() -> None:
     modules = _library_modules()
-    code = ("import sys\n" + "".join(f"import {name}\n" for name in modules)
-            + "bad = sorted(m for m in sys.modules if m.split('.')[0] in "
-            "('fastapi', 'starlette', 'uvicorn', 'service'))\nprint(','.join(bad))")
-    output = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True,
-                            text=True, check=True).stdout.strip()
+    code = (
+        "import sys\n"
+        + "".join(f"import {name}\n" for name in modules)
+        + "bad = sorted(m for m in sys.modules if m.split('.')[0] in "
+        "('fastapi', 'starlette', 'uvicorn', 'service'))\nprint(','.join(bad))"
+    )
+    output = subprocess.run(
+        [sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, check=True
+    ).stdout.strip()
     assert output == ""
 
 

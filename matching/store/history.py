@@ -57,8 +57,11 @@ def _record_changes(session: Session, _context: Any) -> None:
     rows: list[dict[str, Any]] = []
     actor = str(session.info.get("actor", ""))
     now = utc_now()
-    for action, objects in (("create", session.new), ("update", session.dirty),
-                            ("delete", session.deleted)):
+    for action, objects in (
+        ("create", session.new),
+        ("update", session.dirty),
+        ("delete", session.deleted),
+    ):
         for obj in objects:
             entity_type = TRACKED.get(type(obj))
             if entity_type is None:
@@ -71,8 +74,16 @@ def _record_changes(session: Session, _context: Any) -> None:
                     continue
             else:
                 changes = {k: [v, None] for k, v in _snapshot(obj).items()}
-            rows.append({"entity_type": entity_type, "entity_id": obj.id, "action": action,
-                         "actor": actor, "at": now, "changes": changes})
+            rows.append(
+                {
+                    "entity_type": entity_type,
+                    "entity_id": obj.id,
+                    "action": action,
+                    "actor": actor,
+                    "at": now,
+                    "changes": changes,
+                }
+            )
     if rows:
         session.connection().execute(insert(ChangeRecord), rows)
 

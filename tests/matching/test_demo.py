@@ -14,8 +14,9 @@ from matching.store.models import Need, Organization, Result
 from tests.conftest import DEMO_DIR
 
 
-def test_demo_loads_cleanly_and_reloading_changes_nothing(database: Database,
-                                                          settings: Settings) -> None:
+def test_demo_loads_cleanly_and_reloading_changes_nothing(
+    database: Database, settings: Settings
+) -> None:
     first = load_demo(database, DEMO_DIR, settings)
     assert all(report.errors == [] for report in first)
     counts = database.counts()
@@ -25,9 +26,14 @@ def test_demo_loads_cleanly_and_reloading_changes_nothing(database: Database,
     with database.session() as session:
         enterprises = session.scalar(select(func.count(func.distinct(Need.enterprise_id))))
         institutions = session.scalar(select(func.count(func.distinct(Result.institution_id))))
-        kinds = dict(session.execute(select(Organization.kind, func.count())
-                                     .group_by(Organization.kind)).all())
-        fields = Counter(code for (codes,) in session.execute(select(Need.fields)) for code in codes)
+        kinds = dict(
+            session.execute(
+                select(Organization.kind, func.count()).group_by(Organization.kind)
+            ).all()
+        )
+        fields = Counter(
+            code for (codes,) in session.execute(select(Need.fields)) for code in codes
+        )
         cities = {city for (city,) in session.execute(select(Need.city))}
     assert enterprises is not None and enterprises >= 100
     assert institutions is not None and institutions >= 30
@@ -50,8 +56,11 @@ def test_demo_pairs_refer_to_existing_needs_and_results() -> None:
 def test_demo_texts_are_not_templated() -> None:
     """No sentence of 16+ characters appears in two different texts."""
     texts: list[str] = []
-    for name, column in (("needs.csv", "需求描述"), ("results.csv", "成果简介"),
-                         ("experts.csv", "个人简介")):
+    for name, column in (
+        ("needs.csv", "需求描述"),
+        ("results.csv", "成果简介"),
+        ("experts.csv", "个人简介"),
+    ):
         with open(DEMO_DIR / name, encoding="utf-8") as handle:
             texts += [row[column] for row in csv.DictReader(handle)]
     seen: dict[str, int] = {}

@@ -49,8 +49,9 @@ def test_csv_export_is_stable_byte_for_byte(demo_database: Database, tmp_path: P
     assert (tmp_path / "a.csv").read_bytes() == (tmp_path / "b.csv").read_bytes()
 
 
-def test_gb18030_csv_export_for_old_tools(demo_database: Database, settings: Settings,
-                                          tmp_path: Path) -> None:
+def test_gb18030_csv_export_for_old_tools(
+    demo_database: Database, settings: Settings, tmp_path: Path
+) -> None:
     path = tmp_path / "needs.csv"
     export_file(demo_database, "needs", path, encoding="gb18030")
     path.read_bytes().decode("gb18030")
@@ -63,8 +64,11 @@ def test_formula_like_text_is_escaped_on_export_and_restored_on_import(
 ) -> None:
     from openpyxl import load_workbook
 
-    hostile = {"需求名称": '=HYPERLINK("http://evil.example","点击")',
-               "需求描述": "+SUM(A1:A9) 以及 -40℃ 低温脆性问题", "关键词": "@cmd；正常词"}
+    hostile = {
+        "需求名称": '=HYPERLINK("http://evil.example","点击")',
+        "需求描述": "+SUM(A1:A9) 以及 -40℃ 低温脆性问题",
+        "关键词": "@cmd；正常词",
+    }
     write_csv(tmp_path / "in.csv", [need_row(1, **hostile)])
     assert import_file(database, "needs", tmp_path / "in.csv", settings=settings).created == 1
 
@@ -101,8 +105,9 @@ def test_status_filter_and_unknown_format(demo_database: Database, tmp_path: Pat
     assert not (tmp_path / "needs.pdf").exists()
 
 
-def test_failed_export_leaves_the_previous_file_untouched(demo_database: Database,
-                                                          tmp_path: Path) -> None:
+def test_failed_export_leaves_the_previous_file_untouched(
+    demo_database: Database, tmp_path: Path
+) -> None:
     path = tmp_path / "exports" / "needs.csv"
     export_file(demo_database, "needs", path)
     before = path.read_bytes()

@@ -41,8 +41,11 @@ def test_template_has_header_example_dropdowns_and_help(entity: str, tmp_path: P
     headers = [cell.value for cell in sheet[1]]
     assert headers == [c.header + ("*" if c.required else "") for c in columns]
     assert sheet.cell(2, 1).value == "示例"
-    validated = {str(ref).split(":")[0] for dv in sheet.data_validations.dataValidation
-                 for ref in dv.sqref.ranges}
+    validated = {
+        str(ref).split(":")[0]
+        for dv in sheet.data_validations.dataValidation
+        for ref in dv.sqref.ranges
+    }
     expected = {sheet.cell(2, i).coordinate for i, c in enumerate(columns, start=1) if c.choices}
     assert validated == expected
     guide = workbook["填写说明"]

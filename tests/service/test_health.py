@@ -21,8 +21,9 @@ def client(database: Database, settings: Settings) -> Iterator[TestClient]:
         yield test_client
 
 
-def test_health_reports_version_backend_and_demo_counts(client: TestClient,
-                                                        database: Database) -> None:
+def test_health_reports_version_backend_and_demo_counts(
+    client: TestClient, database: Database
+) -> None:
     response = client.get("/health")
     assert response.status_code == 200
     body = response.json()

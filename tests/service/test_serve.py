@@ -26,13 +26,22 @@ def _free_port() -> int:
 
 def _serve_until_healthy(data_dir: Path, timeout: float = 120) -> tuple[dict[str, Any], float]:
     port = _free_port()
-    env = {**os.environ, "TECHMATCH_DATA_DIR": str(data_dir), "TECHMATCH_DEMO_DIR": str(DEMO_DIR),
-           "TECHMATCH_PORT": str(port)}
+    env = {
+        **os.environ,
+        "TECHMATCH_DATA_DIR": str(data_dir),
+        "TECHMATCH_DEMO_DIR": str(DEMO_DIR),
+        "TECHMATCH_PORT": str(port),
+    }
     log_path = data_dir.parent / f"serve-{port}.log"
     started = time.perf_counter()
     with open(log_path, "wb") as log:
-        process = subprocess.Popen([sys.executable, "-m", "service.cli", "serve"], cwd=REPO,
-                                   env=env, stdout=log, stderr=subprocess.STDOUT)
+        process = subprocess.Popen(
+            [sys.executable, "-m", "service.cli", "serve"],
+            cwd=REPO,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
     try:
         while time.perf_counter() - started < timeout:
             if process.poll() is not None:
