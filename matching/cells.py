@@ -181,7 +181,8 @@ def parse_credit_code(value: Any) -> str:
 
 def parse_phone(value: Any) -> str:
     text = str(value).strip()
-    if not re.fullmatch(r"[+\d][\d\s()（）\-转]{5,30}", text):
+    # An area code may come first in brackets: "(0562)1234567".
+    if not re.fullmatch(r"[+\d(（][\d\s()（）\-转]{5,30}", text):
         raise ValueError("电话号码格式不正确，如 13812345678 或 0562-1234567")
     return text
 

