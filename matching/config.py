@@ -79,7 +79,7 @@ class Settings(BaseSettings):
     hnsw_ef_search: int = Field(default=128, ge=8, description="HNSW search breadth.")
     fusion: Literal["rrf", "weighted"] = Field(
         default="rrf",
-        description="How dense and lexical candidates are fused: reciprocal rank or weighted score.",
+        description="Fusion of dense and lexical candidates: rrf (reciprocal rank) or weighted.",
     )
     rrf_k: int = Field(default=60, ge=1, description="Reciprocal-rank fusion constant.")
     dense_weight: float = Field(

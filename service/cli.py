@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -193,6 +193,182 @@ def demo_load() -> None:
             typer.echo(report.summary())
     except TechMatchError as error:
         raise _fail(str(error)) from error
+
+
+match_app = typer.Typer(help="匹配：需求→成果/专家/相似需求，成果→需求。", no_args_is_help=True)
+app.add_typer(match_app, name="match")
+
+
+class NeedTarget(StrEnum):
+    results = "results"
+    experts = "experts"
+    needs = "needs"
+
+
+def _engine(settings: Settings) -> Any:
+    from matching.engine import MatchingEngine
+
+    database = setup_store(settings)
+    engine = MatchingEngine(database, settings)
+    engine.open()
+    return engine
+
+
+def _filters(
+    fields: list[str] | None,
+    province: list[str] | None,
+    maturity: list[str] | None,
+    min_trl: int | None,
+) -> Any:
+    from matching.fields import field_code_list
+    from matching.filters import MatchFilters
+    from matching.vocab import Maturity, parse_value
+
+    codes = field_code_list()
+    return MatchFilters(
+        fields=frozenset(codes.parse(f) for f in fields or []),
+        provinces=frozenset(province or []),
+        maturities=frozenset(parse_value(Maturity, m).value for m in maturity or []),
+        min_trl=min_trl,
+    )
+
+
+def _print_match_list(match_list: Any, as_json: bool) -> None:
+    if as_json:
+        typer.echo(json.dumps(match_list.to_dict(), ensure_ascii=False, indent=1))
+        return
+    query = match_list.query
+    title = query.get("title") or query.get("text", "")
+    typer.echo(f"{match_list.direction}：{query.get('ref', '')} {title}")
+    typer.echo(f"模型 {match_list.model_id}；排序 {match_list.ranker}")
+    for match in match_list.items:
+        typer.echo(
+            f"{match.rank:>2}. [{match.ref}] {match.title}（{match.organization}，{match.region}）"
+            f" 得分 {match.score:.4f}"
+        )
+        if match.shared_terms:
+            typer.echo(f"    共同关键词：{'、'.join(match.shared_terms)}")
+        if match.evidence:
+            typer.echo(f"    依据：{match.evidence.marked}")
+
+
+@match_app.command("need")
+def match_need(
+    need: Annotated[str, typer.Argument(help="需求 ID 或编号")],
+    to: Annotated[
+        NeedTarget, typer.Option(help="results、experts 或 needs（相似需求）")
+    ] = NeedTarget.results,
+    top: Annotated[int, typer.Option(help="返回条数")] = 10,
+    field: Annotated[
+        list[str] | None, typer.Option(help="只要这些领域（代码或名称，可重复）")
+    ] = None,
+    province: Annotated[list[str] | None, typer.Option(help="只要这些省份（可重复）")] = None,
+    maturity: Annotated[
+        list[str] | None, typer.Option(help="成果成熟度：研发/小试/中试/产业化")
+    ] = None,
+    min_trl: Annotated[int | None, typer.Option(help="成果技术就绪度下限 1-9")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="以 JSON 输出")] = False,
+) -> None:
+    """Match a need to results (default), experts or similar needs."""
+    from matching.errors import NotFound
+
+    engine = _engine(Settings())
+    filters = _filters(field, province, maturity, min_trl)
+    method = {
+        "results": engine.need_to_results,
+        "experts": engine.need_to_experts,
+        "needs": engine.similar_needs,
+    }[to.value]
+    try:
+        _print_match_list(method(need, top=top, filters=filters), as_json)
+    except NotFound as error:
+        raise _fail(str(error)) from error
+
+
+@match_app.command("result")
+def match_result(
+    result: Annotated[str, typer.Argument(help="成果 ID 或编号")],
+    top: Annotated[int, typer.Option(help="返回条数")] = 10,
+    province: Annotated[list[str] | None, typer.Option(help="只要这些省份的需求（可重复）")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="以 JSON 输出")] = False,
+) -> None:
+    """Match a result to the enterprises' needs it fits."""
+    from matching.errors import NotFound
+
+    engine = _engine(Settings())
+    try:
+        _print_match_list(
+            engine.result_to_needs(result, top=top, filters=_filters(None, province, None, None)),
+            as_json,
+        )
+    except NotFound as error:
+        raise _fail(str(error)) from error
+
+
+@match_app.command("text")
+def match_text(
+    text: Annotated[str, typer.Argument(help="问题描述")],
+    top: Annotated[int, typer.Option(help="返回条数")] = 10,
+    as_json: Annotated[bool, typer.Option("--json", help="以 JSON 输出")] = False,
+) -> None:
+    """Search results with free text."""
+    _print_match_list(_engine(Settings()).search_results(text, top=top), as_json)
+
+
+@bench_app.command("quality")
+def bench_quality(
+    corpus: Annotated[Path, typer.Option(help="corpus.jsonl")],
+    queries: Annotated[Path, typer.Option(help="queries.jsonl")],
+    qrels: Annotated[Path, typer.Option(help="qrels TSV（有表头）")],
+    demo: Annotated[bool, typer.Option("--demo/--no-demo", help="同时检查演示数据的配对")] = True,
+    as_json: Annotated[bool, typer.Option("--json", help="以 JSON 输出")] = False,
+) -> None:
+    """NDCG@10, MRR@10, Recall@100 of bm25, dense and hybrid; and the demo pairs' top-3 share."""
+    from matching.encode import load_encoder
+
+    from matching.benchmarks.quality import demo_pairs_check, quality_benchmark
+    from matching.evaluate import load_beir
+
+    settings = Settings()
+    encoder = load_encoder(settings)
+    data = load_beir(corpus, queries, qrels)
+    def progress(message: str) -> None:
+        typer.echo(message, err=True)
+
+    systems = quality_benchmark(data, encoder, settings, progress)
+    result: dict[str, Any] = {
+        "n_queries": len(data.queries),
+        "model_id": encoder.model_id,
+        "systems": {name: m.as_dict() for name, m in systems.items()},
+    }
+    if demo:
+        check = demo_pairs_check(settings.demo_dir, encoder, settings)
+        result["demo_pairs"] = {
+            "pairs": check.pairs,
+            "top1": check.top1,
+            "top3": check.top3,
+            "top3_share": round(check.top3_share, 4),
+            "misses": check.misses,
+        }
+    if as_json:
+        typer.echo(json.dumps(result, ensure_ascii=False, indent=1))
+        return
+    typer.echo(f"{len(data.queries)} queries, model {encoder.model_id}")
+    typer.echo("| system | query type | n | NDCG@10 | MRR@10 | Recall@100 |")
+    typer.echo("|---|---|---|---|---|---|")
+    for name, metrics in systems.items():
+        rows = [("all", metrics), *sorted(metrics.by_type.items())]
+        for kind, m in rows:
+            typer.echo(
+                f"| {name} | {kind} | {m.n_queries} | {m.ndcg_at_10:.4f} | "
+                f"{m.mrr_at_10:.4f} | {m.recall_at_100:.4f} |"
+            )
+    if demo:
+        pairs = result["demo_pairs"]
+        typer.echo(
+            f"demo pairs: {pairs['top3']}/{pairs['pairs']} in the top 3 "
+            f"({pairs['top3_share']:.1%}), {pairs['top1']} first"
+        )
 
 
 @bench_app.command("import")

@@ -1,8 +1,9 @@
-"""Cell values: money ranges, dates, lists, booleans, credit codes, contacts, IP rights, formulas."""
+"""Cell values: money, dates, lists, booleans, credit codes, contacts, IP rights, formulas."""
 
 from __future__ import annotations
 
 import datetime as dt
+import re
 
 import pytest
 from hypothesis import given
@@ -79,7 +80,9 @@ def test_parse_money_reads_sums_ranges_and_bounds(
     assert parse_money(text) == expected
 
 
-@pytest.mark.parametrize(("value", "expected"), [(80, (80.0, 80.0)), (12.5, (12.5, 12.5)), (0, (0.0, 0.0))])
+@pytest.mark.parametrize(
+    ("value", "expected"), [(80, (80.0, 80.0)), (12.5, (12.5, 12.5)), (0, (0.0, 0.0))]
+)
 def test_parse_money_takes_typed_numbers_from_excel(
     value: float, expected: tuple[float, float]
 ) -> None:
@@ -105,7 +108,9 @@ def test_parse_money_rejects_booleans(value: bool) -> None:
         parse_money(value)
 
 
-@pytest.mark.parametrize("text", ["一百万", "-5", "50-", "abc", "50-100-200", "约50", "50元以上以下"])
+@pytest.mark.parametrize(
+    "text", ["一百万", "-5", "50-", "abc", "50-100-200", "约50", "50元以上以下"]
+)
 def test_parse_money_rejects_text_that_is_no_amount(text: str) -> None:
     with pytest.raises(ValueError, match="应为金额（万元），如 80、50-100、200以上 或 面议"):
         parse_money(text)
@@ -114,7 +119,9 @@ def test_parse_money_rejects_text_that_is_no_amount(text: str) -> None:
 @pytest.mark.parametrize(
     ("value", "expected"), [(50.0, "50"), (50, "50"), (12.5, "12.5"), (0.05, "0.05"), (0.0, "0")]
 )
-def test_format_number_drops_the_decimal_point_of_whole_numbers(value: float, expected: str) -> None:
+def test_format_number_drops_the_decimal_point_of_whole_numbers(
+    value: float, expected: str
+) -> None:
     assert format_number(value) == expected
 
 
@@ -198,11 +205,20 @@ def test_parse_date_reads_a_month_as_its_last_day(text: str, expected: dt.date) 
 
 @pytest.mark.parametrize(
     "text",
-    ["2027-02-30", "2027年2月30日", "20270230", "2027-06-31", "2027-13-01", "2027-13", "2027-00",
-     "2027年13月", "2027-24"],
+    [
+        "2027-02-30",
+        "2027年2月30日",
+        "20270230",
+        "2027-06-31",
+        "2027-13-01",
+        "2027-13",
+        "2027-00",
+        "2027年13月",
+        "2027-24",
+    ],
 )
 def test_parse_date_names_an_impossible_date_in_chinese(text: str) -> None:
-    with pytest.raises(ValueError, match=f"^日期不存在：{text}$"):
+    with pytest.raises(ValueError, match=f"^{re.escape(f'日期不存在：{text}')}$"):
         parse_date(text)
 
 
@@ -259,12 +275,16 @@ def test_format_list_joins_with_the_chinese_semicolon_and_parses_back() -> None:
 # --- booleans ------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("value", ["是", "y", "Y", "yes", "YES", "true", "True", "1", "保密", "√", True, 1])
+@pytest.mark.parametrize(
+    "value", ["是", "y", "Y", "yes", "YES", "true", "True", "1", "保密", "√", True, 1]
+)
 def test_parse_bool_reads_yes(value: object) -> None:
     assert parse_bool(value) is True
 
 
-@pytest.mark.parametrize("value", ["否", "n", "No", "false", "0", "公开", "不保密", "×", " 否 ", False, 0])
+@pytest.mark.parametrize(
+    "value", ["否", "n", "No", "false", "0", "公开", "不保密", "×", " 否 ", False, 0]
+)
 def test_parse_bool_reads_no(value: object) -> None:
     assert parse_bool(value) is False
 
@@ -286,7 +306,9 @@ def test_parse_credit_code_strips_and_upper_cases() -> None:
     assert parse_credit_code(f"  {VALID_CREDIT_CODE.lower()} ") == VALID_CREDIT_CODE
 
 
-@pytest.mark.parametrize(("code", "length"), [(VALID_CREDIT_CODE[:-1], 17), (VALID_CREDIT_CODE + "0", 19), ("", 0)])
+@pytest.mark.parametrize(
+    ("code", "length"), [(VALID_CREDIT_CODE[:-1], 17), (VALID_CREDIT_CODE + "0", 19), ("", 0)]
+)
 def test_parse_credit_code_rejects_a_wrong_length(code: str, length: int) -> None:
     with pytest.raises(ValueError, match=f"应为 18 位，这里是 {length} 位"):
         parse_credit_code(code)
@@ -320,14 +342,24 @@ def test_parse_credit_code_catches_every_single_character_typo() -> None:
 
 
 @pytest.mark.parametrize(
-    "text", ["13812345678", "0562-1234567", "+86 138 1234 5678", "(0562)1234567", "（0562）1234567",
-             "0562-1234567转8001", "123456"],
+    "text",
+    [
+        "13812345678",
+        "0562-1234567",
+        "+86 138 1234 5678",
+        "(0562)1234567",
+        "（0562）1234567",
+        "0562-1234567转8001",
+        "123456",
+    ],
 )
 def test_parse_phone_accepts_common_forms(text: str) -> None:
     assert parse_phone(f" {text} ") == text
 
 
-@pytest.mark.parametrize("text", ["12345", "", "abc", "电话13812345678", "138-abcd-1234", "-13812345678"])
+@pytest.mark.parametrize(
+    "text", ["12345", "", "abc", "电话13812345678", "138-abcd-1234", "-13812345678"]
+)
 def test_parse_phone_rejects_malformed_numbers(text: str) -> None:
     with pytest.raises(ValueError, match="电话号码格式不正确"):
         parse_phone(text)
@@ -430,19 +462,21 @@ def test_parse_ip_of_empty_text_is_no_rights(text: str) -> None:
 
 
 def test_parse_ip_names_a_detail_that_is_neither_type_nor_status() -> None:
-    with pytest.raises(
-        ValueError, match="知识产权「ZL202110234567.8（发明专利，很好）」中的「很好」既不是类型也不是状态"
-    ):
-        parse_ip("ZL202110234567.8（发明专利，很好）")
+    text = "ZL202110234567.8（发明专利，很好）"
+    with pytest.raises(ValueError) as caught:
+        parse_ip(text)
+    assert str(caught.value) == f"知识产权「{text}」中的「很好」既不是类型也不是状态"
 
 
 @pytest.mark.parametrize("number", ["ABC123", "ZL2021", "ZL202140234567.8", "专利一项"])
 def test_parse_ip_asks_for_the_type_when_the_number_does_not_tell(number: str) -> None:
-    with pytest.raises(ValueError, match=f"无法从编号「{number}」判断知识产权类型"):
+    with pytest.raises(ValueError, match=re.escape(f"无法从编号「{number}」判断知识产权类型")):
         parse_ip(number)
 
 
-@pytest.mark.parametrize("text", ["ZL202110234567.8（发明专利", "（发明专利）", "ZL2021（发明）（已授权）"])
+@pytest.mark.parametrize(
+    "text", ["ZL202110234567.8（发明专利", "（发明专利）", "ZL2021（发明）（已授权）"]
+)
 def test_parse_ip_rejects_malformed_items(text: str) -> None:
     with pytest.raises(ValueError, match="格式不正确，应为：编号（类型，状态）"):
         parse_ip(text)

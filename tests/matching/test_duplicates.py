@@ -11,9 +11,7 @@ from hypothesis import strategies as st
 from matching.duplicates import earlier_near_duplicates, shingles, similarity
 
 
-def brute_force_best_scores(
-    docs: Sequence[frozenset[str]], threshold: float
-) -> list[float | None]:
+def brute_force_best_scores(docs: Sequence[frozenset[str]], threshold: float) -> list[float | None]:
     """For each set, the best similarity ≥ threshold to any earlier set, by comparing all pairs."""
     best: list[float | None] = []
     for position, doc in enumerate(docs):
@@ -66,7 +64,14 @@ def test_shingles_fold_full_width_characters_and_case() -> None:
 
 @pytest.mark.parametrize(
     ("text", "expected"),
-    [("abc", {"abc"}), ("ab", {"ab"}), ("a", {"a"}), ("a, b", {"ab"}), ("", set()), ("，。！ ", set())],
+    [
+        ("abc", {"abc"}),
+        ("ab", {"ab"}),
+        ("a", {"a"}),
+        ("a, b", {"ab"}),
+        ("", set()),
+        ("，。！ ", set()),
+    ],
 )
 def test_shingles_of_short_text_are_the_whole_text(text: str, expected: set[str]) -> None:
     assert shingles(text) == frozenset(expected)
@@ -119,11 +124,7 @@ def test_finds_the_most_similar_earlier_set_above_the_threshold() -> None:
         frozenset("klmnopqrst"),  # 2: nothing in common
         frozenset("abcdefghiz"),  # 3: 9/11 with 0, 8/12 with 1
     ]
-    found = earlier_near_duplicates(docs, 0.6)
-    assert found[0] is None
-    assert found[1] == (0, pytest.approx(8 / 12))
-    assert found[2] is None
-    assert found[3] == (0, pytest.approx(9 / 11))
+    assert earlier_near_duplicates(docs, 0.6) == [None, (0, 8 / 12), None, (0, 9 / 11)]
 
 
 def test_a_pair_below_the_threshold_is_not_reported() -> None:

@@ -175,5 +175,7 @@ def test_maturity_trl_range(maturity: Maturity, levels: tuple[int, int]) -> None
 
 
 def test_maturity_stages_cover_readiness_levels_1_to_9_in_order_without_gaps() -> None:
-    covered = [level for stage in Maturity for level in range(stage.trl_range[0], stage.trl_range[1] + 1)]
+    covered = [
+        level for stage in Maturity for level in range(stage.trl_range[0], stage.trl_range[1] + 1)
+    ]
     assert covered == list(range(1, 10))

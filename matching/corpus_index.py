@@ -1,0 +1,176 @@
+"""One searchable corpus (needs, results or experts): its vector index, lexical index and facets,
+kept in step with the store.
+
+The store is the source of truth. At open, a saved vector index whose manifest matches the
+encoder is caught up with the store (changed rows re-embedded, through the embedding cache, and
+replaced; gone rows removed); a missing, corrupt or foreign index is rebuilt. The lexical index
+is rebuilt from the store's texts.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from sqlalchemy import select
+
+from matching.config import Settings
+from matching.corpus import ACTIVE_STATUSES, CorpusKind, Facets, document_text, facets_of
+from matching.encode import Encoder
+from matching.errors import TechMatchError
+from matching.filters import MatchFilters
+from matching.fusion import FusedCandidate, fuse
+from matching.index import VectorIndex, create_index, load_index
+from matching.lexical import LexicalIndex
+from matching.store.database import Database
+from matching.store.models import Expert, Need, Result
+
+__all__ = ["CorpusIndex", "SyncReport"]
+
+log = logging.getLogger(__name__)
+
+MODELS: dict[str, type[Need] | type[Result] | type[Expert]] = {
+    "needs": Need,
+    "results": Result,
+    "experts": Expert,
+}
+
+
+@dataclass
+class SyncReport:
+    """What opening a corpus index did: loaded as saved, caught up, or rebuilt, and why."""
+
+    kind: str
+    action: str
+    reason: str
+    embedded: int
+    removed: int
+    count: int
+
+
+@dataclass
+class _Row:
+    id: int
+    text: str
+    facets: Facets
+
+
+def _high_water(rows: Sequence[_Row]) -> str:
+    """The store's state of one corpus: latest change, count and a digest of ids and times."""
+    digest = hashlib.sha256()
+    latest = ""
+    for row in sorted(rows, key=lambda r: r.id):
+        stamp = row.facets.updated_at.isoformat() if row.facets.updated_at else ""
+        latest = max(latest, stamp)
+        digest.update(f"{row.id}:{stamp};".encode())
+    return f"{latest}|{len(rows)}|{digest.hexdigest()[:16]}"
+
+
+class CorpusIndex:
+    """Hybrid retrieval over one corpus."""
+
+    def __init__(self, kind: CorpusKind, encoder: Encoder, settings: Settings) -> None:
+        self.kind = kind
+        self.encoder = encoder
+        self.settings = settings
+        self.folder = settings.data_dir / "indexes" / kind
+        self.vectors: VectorIndex = create_index(encoder.dimension, 0, settings)
+        self.lexical = LexicalIndex()
+        self.facets: dict[int, Facets] = {}
+        self.texts: dict[int, str] = {}
+
+    def _rows(self, database: Database, ids: Iterable[int] | None = None) -> list[_Row]:
+        model = MODELS[self.kind]
+        with database.session() as session:
+            query = select(model).where(model.status.in_(ACTIVE_STATUSES[self.kind]))
+            if ids is not None:
+                query = query.where(model.id.in_(list(ids)))
+            return [_Row(e.id, document_text(e), facets_of(e))
+                    for e in session.scalars(query).unique()]
+
+    def open(self, database: Database) -> SyncReport:
+        """Load or build the indexes so that they reflect the store exactly."""
+        rows = self._rows(database)
+        high_water = _high_water(rows)
+        embedded = removed = 0
+        try:
+            vectors, manifest = load_index(self.folder, self.encoder.model_id,
+                                           self.encoder.dimension)
+        except TechMatchError as error:
+            action, reason = "rebuilt", str(error)
+            vectors = create_index(self.encoder.dimension, len(rows), self.settings)
+            to_embed = rows
+        else:
+            if manifest.high_water == high_water:
+                action, reason, to_embed = "loaded", "up to date", []
+            else:
+                action, reason = "caught up", f"store changed since {manifest.high_water}"
+                since = manifest.high_water.split("|", 1)[0]
+                indexed = set(vectors.ids().tolist())
+                to_embed = [row for row in rows if row.id not in indexed or
+                            (row.facets.updated_at and row.facets.updated_at.isoformat() > since)]
+                gone = indexed - {row.id for row in rows}
+                vectors.remove(sorted(gone))
+                removed = len(gone)
+        if to_embed:
+            embedded = len(to_embed)
+            vectors.upsert([row.id for row in to_embed],
+                           self.encoder.encode_passages([row.text for row in to_embed]))
+        self.vectors = vectors
+        if action != "loaded":
+            vectors.save(self.folder, model_id=self.encoder.model_id, high_water=high_water)
+        self.facets = {row.id: row.facets for row in rows}
+        self.texts = {row.id: row.text for row in rows}
+        self.lexical.build(list(self.texts), list(self.texts.values()))
+        report = SyncReport(self.kind, action, reason, embedded, removed, len(rows))
+        log.info("%s index %s (%s): %d embedded, %d removed, %d in all", self.kind, action,
+                 reason, embedded, removed, len(rows))
+        return report
+
+    def refresh(self, database: Database, ids: Sequence[int]) -> None:
+        """Bring the given ids in line with the store: (re-)index active ones, drop the rest."""
+        rows = {row.id: row for row in self._rows(database, ids)}
+        gone = [entity_id for entity_id in ids if entity_id not in rows]
+        if gone:
+            self.vectors.remove(gone)
+            self.lexical.remove(gone)
+            for entity_id in gone:
+                self.facets.pop(entity_id, None)
+                self.texts.pop(entity_id, None)
+        if rows:
+            fresh = list(rows.values())
+            self.vectors.upsert([row.id for row in fresh],
+                                self.encoder.encode_passages([row.text for row in fresh]))
+            self.lexical.upsert([row.id for row in fresh], [row.text for row in fresh])
+            for row in fresh:
+                self.facets[row.id] = row.facets
+                self.texts[row.id] = row.text
+
+    def save(self, database: Database) -> None:
+        """Persist the vector index with the store's current high-water mark."""
+        high_water = _high_water(self._rows(database))
+        self.vectors.save(self.folder, model_id=self.encoder.model_id, high_water=high_water)
+
+    def search(
+        self,
+        query_text: str,
+        query_vector: np.ndarray,
+        k: int,
+        filters: MatchFilters | None = None,
+        exclude: Iterable[int] = (),
+    ) -> list[FusedCandidate]:
+        """Fused dense + lexical candidates, best first; with filters, k come back whenever k
+        allowed items exist (each retriever searches within the allowed set)."""
+        allowed = (filters or MatchFilters()).allowed(self.facets)
+        excluded = set(exclude)
+        if excluded:
+            allowed = (set(self.facets) if allowed is None else allowed) - excluded
+        depth = max(self.settings.candidates, k)
+        dense = self.vectors.search(query_vector, depth, allowed)
+        lexical = self.lexical.search(query_text, depth, allowed)
+        fused = fuse(dense, lexical, self.settings.fusion, self.settings.rrf_k,
+                     self.settings.dense_weight)
+        return fused[:k]

@@ -1,0 +1,190 @@
+"""The matching engine: the directions a tech-transfer officer asks in, over the three corpora.
+
+need → results, need → experts, result → needs (which enterprises to approach), need → similar
+needs (duplicates), free text → results. Every list carries explanations, component scores, the
+encoder's model id and how it was ranked.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from typing import Any
+
+from sqlalchemy import select
+
+from matching.config import Settings
+from matching.corpus import CorpusKind
+from matching.corpus_index import CorpusIndex, SyncReport
+from matching.encode import Encoder, load_encoder
+from matching.errors import NotFound
+from matching.explain import explain
+from matching.filters import MatchFilters
+from matching.match_list import Match, MatchList
+from matching.regions import Region
+from matching.store.database import Database
+from matching.store.models import Expert, Need, Organization, Result
+
+__all__ = ["COLD_START_RANKER", "MatchingEngine"]
+
+log = logging.getLogger(__name__)
+
+COLD_START_RANKER = "fusion (冷启动：尚无训练好的排序模型，按检索融合得分排序)"
+_MODELS: dict[str, Any] = {"needs": Need, "results": Result, "experts": Expert}
+
+
+def _lookup(session: Any, model: Any, key: int | str) -> Any:
+    if isinstance(key, int) or (isinstance(key, str) and key.isdigit()):
+        found = session.get(model, int(key))
+        if found is not None:
+            return found
+    found = session.scalar(select(model).where(model.external_ref == str(key)))
+    if found is None:
+        raise NotFound(f"找不到编号或 ID 为「{key}」的记录")
+    return found
+
+
+class MatchingEngine:
+    """Opens the three corpus indexes against a store and answers match requests."""
+
+    def __init__(self, database: Database, settings: Settings,
+                 encoder: Encoder | None = None) -> None:
+        self.database = database
+        self.settings = settings
+        self.encoder = encoder or load_encoder(settings)
+        self.corpora: dict[str, CorpusIndex] = {}
+
+    def open(self) -> list[SyncReport]:
+        """Load, catch up or build every corpus index (see ``CorpusIndex.open``)."""
+        reports = []
+        for kind in ("needs", "results", "experts"):
+            corpus = CorpusIndex(kind, self.encoder, self.settings)  # type: ignore[arg-type]
+            reports.append(corpus.open(self.database))
+            self.corpora[kind] = corpus
+        return reports
+
+    def refresh(self, kind: CorpusKind, ids: Iterable[int]) -> None:
+        """Make created, changed or withdrawn records matchable (or gone) at once."""
+        self.corpora[kind].refresh(self.database, list(ids))
+
+    def save(self) -> None:
+        for corpus in self.corpora.values():
+            corpus.save(self.database)
+
+    # --- directions -------------------------------------------------------------------------
+
+    def need_to_results(self, need: int | str, top: int = 10,
+                        filters: MatchFilters | None = None) -> MatchList:
+        """The results that could solve a need."""
+        return self._from_entity("needs", need, "results", "need→results", top, filters)
+
+    def need_to_experts(self, need: int | str, top: int = 10, filters: MatchFilters | None = None,
+                        exclude_conflicts: bool = True) -> MatchList:
+        """Experts whose profile fits a need; by default without those in conflict with the
+        need's enterprise (same organization or declared 回避单位)."""
+        return self._from_entity("needs", need, "experts", "need→experts", top, filters,
+                                 exclude_conflicts=exclude_conflicts)
+
+    def result_to_needs(self, result: int | str, top: int = 10,
+                        filters: MatchFilters | None = None) -> MatchList:
+        """The enterprises' needs a result fits: whom to approach."""
+        return self._from_entity("results", result, "needs", "result→needs", top, filters)
+
+    def similar_needs(self, need: int | str, top: int = 10,
+                      filters: MatchFilters | None = None) -> MatchList:
+        """Needs close to a need (possible duplicates or the same problem elsewhere)."""
+        return self._from_entity("needs", need, "needs", "need→needs", top, filters)
+
+    def search_results(self, text: str, top: int = 10,
+                       filters: MatchFilters | None = None) -> MatchList:
+        """Results for a free-text question."""
+        query = {"kind": "text", "text": text}
+        return self._match(text, query, "results", "text→results", top, filters, set())
+
+    # --- machinery --------------------------------------------------------------------------
+
+    def _from_entity(self, source_kind: str, key: int | str, target: str, direction: str,
+                     top: int, filters: MatchFilters | None,
+                     exclude_conflicts: bool = False) -> MatchList:
+        with self.database.session() as session:
+            entity = _lookup(session, _MODELS[source_kind], key)
+            text = self.corpora[source_kind].texts.get(entity.id) or _text_of(entity)
+            query = {"kind": source_kind[:-1], "id": entity.id, "ref": entity.external_ref,
+                     "title": getattr(entity, "title", "")}
+            exclude: set[int] = {entity.id} if target == source_kind else set()
+            if exclude_conflicts and isinstance(entity, Need):
+                exclude |= self._conflicted_experts(session, entity)
+        return self._match(text, query, target, direction, top, filters, exclude)
+
+    def _conflicted_experts(self, session: Any, need: Need) -> set[int]:
+        enterprise = need.enterprise
+        names = {enterprise.name} | ({enterprise.group_name} if enterprise.group_name else set())
+        conflicted = set()
+        for expert in session.scalars(select(Expert)).unique():
+            declared = set(expert.conflict_organizations)
+            if expert.organization_id == enterprise.id or declared & names:
+                conflicted.add(expert.id)
+        return conflicted
+
+    def _match(self, text: str, query: dict[str, Any], target: str, direction: str, top: int,
+               filters: MatchFilters | None, exclude: set[int]) -> MatchList:
+        corpus = self.corpora[target]
+        vector = self.encoder.encode_queries([text])[0]
+        candidates = corpus.search(text, vector, top, filters, exclude)
+        items = self._items(target, text, corpus, candidates)
+        return MatchList(direction=direction, query=query, items=items,
+                         model_id=self.encoder.model_id, ranker=COLD_START_RANKER,
+                         filters=(filters or MatchFilters()).as_dict())
+
+    def _items(self, target: str, text: str, corpus: CorpusIndex,
+               candidates: list[Any]) -> list[Match]:
+        model = _MODELS[target]
+        with self.database.session() as session:
+            entities = {e.id: e for e in session.scalars(
+                select(model).where(model.id.in_([c.id for c in candidates]))).unique()}
+            items = []
+            for rank, candidate in enumerate(candidates, start=1):
+                entity = entities.get(candidate.id)
+                if entity is None:  # removed from the store since the index was read
+                    continue
+                why = explain(text, corpus.texts.get(entity.id, ""), entity.id, corpus.lexical,
+                              candidate)
+                organization: Organization | None = _organization_of(entity)
+                items.append(Match(
+                    rank=rank, id=entity.id, ref=entity.external_ref,
+                    title=getattr(entity, "title", None) or getattr(entity, "name", ""),
+                    organization=organization.name if organization else "",
+                    region=str(Region(entity.province, entity.city, entity.district)),
+                    score=round(candidate.fused, 6), components=why.components,
+                    shared_terms=why.shared_terms, evidence=why.evidence,
+                    details=_details(entity),
+                ))
+        return items
+
+
+def _organization_of(entity: Any) -> Organization | None:
+    if isinstance(entity, Need):
+        return entity.enterprise
+    if isinstance(entity, Result):
+        return entity.institution
+    organization: Organization | None = entity.organization
+    return organization
+
+
+def _details(entity: Any) -> dict[str, Any]:
+    if isinstance(entity, Result):
+        return {"maturity": entity.maturity, "trl": entity.trl, "fields": entity.fields,
+                "cooperation_modes": entity.cooperation_modes,
+                "price_min": entity.price_min, "price_max": entity.price_max}
+    if isinstance(entity, Need):
+        return {"fields": entity.fields, "cooperation_modes": entity.cooperation_modes,
+                "budget_min": entity.budget_min, "budget_max": entity.budget_max,
+                "deadline": entity.deadline.isoformat() if entity.deadline else None,
+                "status": entity.status}
+    return {"title": entity.title, "fields": entity.fields}
+
+
+def _text_of(entity: Any) -> str:
+    from matching.corpus import document_text
+
+    return document_text(entity)

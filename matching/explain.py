@@ -1,0 +1,99 @@
+"""Why a candidate matched: the key terms both texts share, the candidate's sentence that best
+answers the query (with the matching spans marked), and each component score."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from matching.fusion import FusedCandidate
+from matching.lexical import LexicalIndex
+from matching.text import char_ngrams, split_sentences, token_spans
+
+__all__ = ["Evidence", "Explanation", "explain"]
+
+MARK_OPEN, MARK_CLOSE = "【", "】"
+
+
+@dataclass
+class Evidence:
+    """A sentence of the matched text; ``spans`` are (start, end) offsets of matching terms
+    within ``sentence``; ``marked`` wraps them in 【】."""
+
+    sentence: str
+    start: int
+    spans: list[tuple[int, int]]
+    marked: str
+
+
+@dataclass
+class Explanation:
+    shared_terms: list[str]
+    evidence: Evidence | None
+    components: dict[str, float | int | None] = field(default_factory=dict)
+
+
+def _merge(spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    merged: list[tuple[int, int]] = []
+    for start, end in sorted(spans):
+        if merged and start <= merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(end, merged[-1][1]))
+        else:
+            merged.append((start, end))
+    return merged
+
+
+def _marked(sentence: str, spans: list[tuple[int, int]]) -> str:
+    out, position = [], 0
+    for start, end in spans:
+        out += [sentence[position:start], MARK_OPEN, sentence[start:end], MARK_CLOSE]
+        position = end
+    out.append(sentence[position:])
+    return "".join(out)
+
+
+def best_sentence(query: str, text: str, weights: dict[str, float]) -> Evidence | None:
+    """The sentence of ``text`` sharing the most weighted query terms; ties and sentences with
+    no shared term fall back to shared character bigrams (vocabularies of needs and results
+    differ, characters less so)."""
+    query_bigrams = set(char_ngrams(query, (2,)))
+    best: tuple[float, float, int, int, list[tuple[int, int]]] | None = None
+    for start, end in split_sentences(text):
+        sentence = text[start:end]
+        spans, score = [], 0.0
+        seen: set[str] = set()
+        for term, term_start, term_end in token_spans(sentence):
+            if term in weights:
+                spans.append((term_start, term_end))
+                if term not in seen:
+                    score += weights[term]
+                    seen.add(term)
+        overlap = len(query_bigrams.intersection(char_ngrams(sentence, (2,))))
+        key = (score, overlap / (1 + len(sentence) ** 0.5), start, end, spans)
+        if best is None or key[:2] > best[:2]:
+            best = key
+    if best is None:
+        return None
+    _score, _overlap, start, end, spans = best
+    sentence = text[start:end]
+    merged = _merge(spans)
+    return Evidence(sentence=sentence, start=start, spans=merged, marked=_marked(sentence, merged))
+
+
+def explain(
+    query: str, text: str, doc_id: int, lexical: LexicalIndex, candidate: FusedCandidate
+) -> Explanation:
+    """The explanation of one match of ``query`` to the indexed document ``doc_id``."""
+    weights = dict(lexical.key_terms(query, top=40))
+    return Explanation(
+        shared_terms=lexical.shared_terms(query, doc_id),
+        evidence=best_sentence(query, text, weights),
+        components={
+            "fused": round(candidate.fused, 6),
+            "dense": None if candidate.dense_score is None else round(candidate.dense_score, 4),
+            "dense_rank": candidate.dense_rank,
+            "lexical": None
+            if candidate.lexical_score is None
+            else round(candidate.lexical_score, 4),
+            "lexical_rank": candidate.lexical_rank,
+        },
+    )
