@@ -4,6 +4,9 @@ from __future__ import annotations
 
 __all__ = [
     "ImportRejected",
+    "IndexCorrupt",
+    "IndexMissing",
+    "IndexStale",
     "InvalidFile",
     "NotFound",
     "TechMatchError",
@@ -28,3 +31,15 @@ class ImportRejected(TechMatchError):
 
 class NotFound(TechMatchError):
     """No entity with the given identifier."""
+
+
+class IndexCorrupt(TechMatchError):
+    """A saved vector index cannot be trusted (truncated, checksum differs, unreadable): rebuild."""
+
+
+class IndexMissing(IndexCorrupt):
+    """No saved vector index in the folder (first start or deleted): build one."""
+
+
+class IndexStale(TechMatchError):
+    """A saved vector index was built for another model or dimension: rebuild."""

@@ -1,0 +1,211 @@
+"""Vector index: the protocol every backend follows, its manifest, and the factory.
+
+A saved index is a folder with two files: ``vectors-<sha256 prefix>.index`` (the backend's own
+format) and ``manifest.json`` (an :class:`IndexManifest`). The manifest is written last and is
+the commit point: a save that fails at any step leaves the previous index and manifest in
+place, and :func:`load_index` refuses (raises) rather than serve a file that is missing,
+truncated, altered, or built for another model.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from collections.abc import Callable, Collection, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+import numpy as np
+from numpy.typing import NDArray
+
+from matching.atomic import atomic_path
+from matching.config import Settings
+from matching.errors import IndexCorrupt, IndexMissing, IndexStale
+
+__all__ = [
+    "MANIFEST_NAME",
+    "IndexManifest",
+    "VectorIndex",
+    "create_index",
+    "file_checksum",
+    "index_file_name",
+    "load_index",
+    "write_index_files",
+]
+
+MANIFEST_NAME = "manifest.json"
+_FORMAT = 1
+_PENDING_NAME = ".vectors.pending"
+
+
+@dataclass(frozen=True)
+class IndexManifest:
+    """What a saved index holds; checked at load so vectors of different models never mix."""
+
+    model_id: str
+    dimension: int
+    count: int
+    checksum: str
+    high_water: str
+    kind: str
+    params: dict[str, int] = field(default_factory=dict)
+
+
+class VectorIndex(Protocol):
+    """Inner-product search over L2-normalised float32 vectors keyed by the store's int64 ids."""
+
+    dimension: int
+    kind: str
+
+    def __len__(self) -> int: ...
+
+    def ids(self) -> NDArray[np.int64]:
+        """The ids held, ascending."""
+        ...
+
+    def upsert(self, ids: Sequence[int] | NDArray[np.int64], vectors: NDArray[np.float32]) -> None:
+        """Add vectors, replacing the vector of an id already held (no rebuild)."""
+        ...
+
+    def remove(self, ids: Sequence[int]) -> None:
+        """Drop the given ids; ids not held are ignored."""
+        ...
+
+    def search(
+        self, query: NDArray[np.float32], k: int, allowed: Collection[int] | None = None
+    ) -> list[tuple[int, float]]:
+        """Up to ``k`` (id, inner product) pairs, best first.
+
+        With ``allowed``, exactly ``min(k, |allowed ∩ ids|)`` pairs come back, all allowed.
+        """
+        ...
+
+    def save(self, folder: Path, *, model_id: str, high_water: str) -> IndexManifest:
+        """Write the index and its manifest atomically into ``folder``."""
+        ...
+
+
+def create_index(dimension: int, expected_size: int, settings: Settings) -> VectorIndex:
+    """An empty index sized for ``expected_size`` vectors.
+
+    Exact (flat) up to ``settings.exact_index_limit`` vectors, HNSW above it with
+    ``settings.hnsw_m`` / ``hnsw_ef_construction`` / ``hnsw_ef_search``. The kind is fixed at
+    creation: an index that outgrows the limit stays flat until it is rebuilt.
+    """
+    from matching.faiss_index import FaissIndex
+
+    if expected_size <= settings.exact_index_limit:
+        return FaissIndex.flat(dimension)
+    return FaissIndex.hnsw(
+        dimension,
+        m=settings.hnsw_m,
+        ef_construction=settings.hnsw_ef_construction,
+        ef_search=settings.hnsw_ef_search,
+    )
+
+
+def load_index(
+    folder: Path, expected_model_id: str, expected_dimension: int
+) -> tuple[VectorIndex, IndexManifest]:
+    """The index saved in ``folder`` and its manifest, after checking both.
+
+    Raises :class:`IndexMissing` when nothing was saved, :class:`IndexStale` when it was built
+    for another model or dimension, :class:`IndexCorrupt` when a file is missing, truncated,
+    altered or unreadable.
+    """
+    from matching.faiss_index import FaissIndex
+
+    manifest = _read_manifest(folder)
+    if manifest.model_id != expected_model_id or manifest.dimension != expected_dimension:
+        raise IndexStale(
+            f"向量索引由模型 {manifest.model_id}（{manifest.dimension} 维）生成，"
+            f"当前模型为 {expected_model_id}（{expected_dimension} 维），需要重建"
+        )
+    path = folder / index_file_name(manifest.checksum)
+    if not path.is_file():
+        raise IndexCorrupt(f"向量索引文件缺失：{path}")
+    if file_checksum(path) != manifest.checksum:
+        raise IndexCorrupt(f"向量索引文件校验和不符（被截断或修改）：{path}")
+    return FaissIndex.read(path, manifest), manifest
+
+
+def index_file_name(checksum: str) -> str:
+    """Name of the index file with the given sha256: a new save never overwrites the old file."""
+    return f"vectors-{checksum[:16]}.index"
+
+
+def file_checksum(path: Path) -> str:
+    """Hex sha256 of a file, read in 1 MiB blocks."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        while block := handle.read(1 << 20):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def write_index_files(
+    folder: Path,
+    write: Callable[[Path], None],
+    *,
+    model_id: str,
+    dimension: int,
+    count: int,
+    high_water: str,
+    kind: str,
+    params: dict[str, int],
+) -> IndexManifest:
+    """Save an index: ``write`` fills a temp path, which becomes the checksum-named index file;
+    then the manifest replaces the old one in one rename, and older index files are deleted.
+
+    Every file is fsynced before its rename. Until the manifest rename, the folder still
+    describes the previous index.
+    """
+    pending = folder / _PENDING_NAME
+    with atomic_path(pending) as temp:
+        write(temp)
+    checksum = file_checksum(pending)
+    name = index_file_name(checksum)
+    os.replace(pending, folder / name)
+    _fsync_folder(folder)
+    manifest = IndexManifest(model_id, dimension, count, checksum, high_water, kind, dict(params))
+    with atomic_path(folder / MANIFEST_NAME) as temp:
+        text = json.dumps({"format": _FORMAT, **asdict(manifest)}, ensure_ascii=False, indent=2)
+        temp.write_text(text, "utf-8")
+    for old in folder.glob("vectors-*.index"):
+        if old.name != name:
+            old.unlink(missing_ok=True)
+    return manifest
+
+
+def _read_manifest(folder: Path) -> IndexManifest:
+    path = folder / MANIFEST_NAME
+    if not path.is_file():
+        raise IndexMissing(f"没有已保存的向量索引：{folder}")
+    try:
+        data: Any = json.loads(path.read_text("utf-8"))
+        if data.pop("format") != _FORMAT:
+            raise ValueError("unknown format")
+        manifest = IndexManifest(**data)
+        _check_types(manifest)
+    except (OSError, ValueError, TypeError, KeyError, AttributeError) as error:
+        raise IndexCorrupt(f"向量索引清单无法读取：{path}（{error}）") from error
+    return manifest
+
+
+def _check_types(manifest: IndexManifest) -> None:
+    texts = (manifest.model_id, manifest.checksum, manifest.high_water, manifest.kind)
+    numbers = (manifest.dimension, manifest.count, *manifest.params.values())
+    if not all(isinstance(text, str) for text in texts) or not all(
+        isinstance(number, int) for number in numbers
+    ):
+        raise TypeError("field of the wrong type")
+
+
+def _fsync_folder(folder: Path) -> None:
+    handle = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(handle)
+    finally:
+        os.close(handle)
