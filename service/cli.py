@@ -17,6 +17,7 @@ from matching.exporting import export_file
 from matching.importing import import_file
 from matching.store.database import Database
 from matching.templates import TEMPLATE_NAMES, write_template
+from service.commands.assign import assign
 
 __all__ = ["app", "main"]
 
@@ -31,6 +32,7 @@ bench_app = typer.Typer(help="基准测试（不属于测试集）。", no_args_
 app.add_typer(db_app, name="db")
 app.add_typer(demo_app, name="demo")
 app.add_typer(bench_app, name="bench")
+app.command("assign")(assign)
 
 
 class Entity(StrEnum):
@@ -369,6 +371,17 @@ def bench_quality(
             f"demo pairs: {pairs['top3']}/{pairs['pairs']} in the top 3 "
             f"({pairs['top3_share']:.1%}), {pairs['top1']} first"
         )
+
+
+@bench_app.command("assign")
+def bench_assign(
+    repeats: Annotated[int, typer.Option(help="重复次数（报告中位数）")] = 3,
+) -> None:
+    """Reviewer assignment: exact solver vs greedy on seeded 500×150 and 2,000×600 instances."""
+    from matching.benchmarks.assignment import markdown, run_assignment_benchmark
+
+    typer.echo(f"techmatch bench assign --repeats {repeats}")
+    typer.echo(markdown(run_assignment_benchmark(repeats=repeats)))
 
 
 @bench_app.command("import")
