@@ -18,6 +18,7 @@ from matching.importing import import_file
 from matching.store.database import Database
 from matching.templates import TEMPLATE_NAMES, write_template
 from service.commands.assign import assign
+from service.commands.schedule import schedule
 
 __all__ = ["app", "main"]
 
@@ -33,6 +34,7 @@ app.add_typer(db_app, name="db")
 app.add_typer(demo_app, name="demo")
 app.add_typer(bench_app, name="bench")
 app.command("assign")(assign)
+app.command("schedule")(schedule)
 
 
 class Entity(StrEnum):
@@ -326,14 +328,14 @@ def bench_quality(
     as_json: Annotated[bool, typer.Option("--json", help="以 JSON 输出")] = False,
 ) -> None:
     """NDCG@10, MRR@10, Recall@100 of bm25, dense and hybrid; and the demo pairs' top-3 share."""
-    from matching.encode import load_encoder
-
     from matching.benchmarks.quality import demo_pairs_check, quality_benchmark
+    from matching.encode import load_encoder
     from matching.evaluate import load_beir
 
     settings = Settings()
     encoder = load_encoder(settings)
     data = load_beir(corpus, queries, qrels)
+
     def progress(message: str) -> None:
         typer.echo(message, err=True)
 
@@ -382,6 +384,17 @@ def bench_assign(
 
     typer.echo(f"techmatch bench assign --repeats {repeats}")
     typer.echo(markdown(run_assignment_benchmark(repeats=repeats)))
+
+
+@bench_app.command("schedule")
+def bench_schedule(
+    repeats: Annotated[int, typer.Option(help="重复次数（报告中位数）")] = 3,
+) -> None:
+    """Event scheduling: CP-SAT vs greedy first-fit on seeded 300-participant events."""
+    from matching.benchmarks.event_schedule import markdown, run_event_schedule_benchmark
+
+    typer.echo(f"techmatch bench schedule --repeats {repeats}")
+    typer.echo(markdown(run_event_schedule_benchmark(repeats=repeats)))
 
 
 @bench_app.command("import")
