@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 __all__ = [
+    "EncoderError",
     "ImportRejected",
     "IndexCorrupt",
     "IndexMissing",
@@ -43,3 +44,7 @@ class IndexMissing(IndexCorrupt):
 
 class IndexStale(TechMatchError):
     """A saved vector index was built for another model or dimension: rebuild."""
+
+
+class EncoderError(TechMatchError):
+    """The configured text encoder cannot be loaded, or its converted model failed the check."""

@@ -88,7 +88,7 @@ class VectorIndex(Protocol):
 
 
 def create_index(dimension: int, expected_size: int, settings: Settings) -> VectorIndex:
-    """An empty index sized for ``expected_size`` vectors.
+    """An empty index with room for ``expected_size`` vectors (allocated now).
 
     Exact (flat) up to ``settings.exact_index_limit`` vectors, HNSW above it with
     ``settings.hnsw_m`` / ``hnsw_ef_construction`` / ``hnsw_ef_search``. The kind is fixed at
@@ -97,12 +97,13 @@ def create_index(dimension: int, expected_size: int, settings: Settings) -> Vect
     from matching.faiss_index import FaissIndex
 
     if expected_size <= settings.exact_index_limit:
-        return FaissIndex.flat(dimension)
+        return FaissIndex.flat(dimension, capacity=expected_size)
     return FaissIndex.hnsw(
         dimension,
         m=settings.hnsw_m,
         ef_construction=settings.hnsw_ef_construction,
         ef_search=settings.hnsw_ef_search,
+        capacity=expected_size,
     )
 
 

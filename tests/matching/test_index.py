@@ -1,0 +1,216 @@
+"""The index factory and persistence: round trips, and refusals for every kind of bad file."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from numpy.typing import NDArray
+
+from matching.config import Settings
+from matching.errors import IndexCorrupt, IndexMissing, IndexStale
+from matching.faiss_index import FaissIndex
+from matching.index import (
+    MANIFEST_NAME,
+    VectorIndex,
+    create_index,
+    file_checksum,
+    index_file_name,
+    load_index,
+    write_index_files,
+)
+
+DIMENSION = 24
+MODEL = "intfloat/multilingual-e5-small@test"
+
+
+def unit(rng: np.random.Generator, count: int) -> NDArray[np.float32]:
+    vectors = rng.standard_normal((count, DIMENSION), dtype=np.float32)
+    return vectors / np.linalg.norm(vectors, axis=1, keepdims=True)
+
+
+def filled(kind: str, count: int = 400, seed: int = 0) -> tuple[VectorIndex, NDArray[np.float32]]:
+    limit = 10_000 if kind == "flat" else 10
+    settings = Settings(exact_index_limit=limit, hnsw_m=8, hnsw_ef_construction=40)
+    index = create_index(DIMENSION, count, settings)
+    vectors = unit(np.random.default_rng(seed), count)
+    index.upsert(np.arange(1, count + 1), vectors)
+    return index, vectors
+
+
+def only_index_file(folder: Path) -> Path:
+    (path,) = folder.glob("vectors-*.index")
+    return path
+
+
+@pytest.fixture(params=["flat", "hnsw"])
+def kind(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
+@pytest.fixture
+def saved(tmp_path: Path) -> Path:
+    index, _ = filled("flat")
+    index.save(tmp_path, model_id=MODEL, high_water="2026-01-01T00:00:00|400")
+    return tmp_path
+
+
+def test_factory_is_exact_up_to_the_limit_and_hnsw_above() -> None:
+    settings = Settings(
+        exact_index_limit=100, hnsw_m=12, hnsw_ef_construction=50, hnsw_ef_search=70
+    )
+    assert create_index(DIMENSION, 100, settings).kind == "flat"
+    hnsw = create_index(DIMENSION, 101, settings)
+    assert hnsw.kind == "hnsw" and hnsw.dimension == DIMENSION
+    assert isinstance(hnsw, FaissIndex)
+    assert hnsw.params == {"m": 12, "ef_construction": 50, "ef_search": 70}
+
+
+def test_round_trip_keeps_ids_vectors_and_manifest(kind: str, tmp_path: Path) -> None:
+    index, vectors = filled(kind)
+    index.remove([3, 4])
+    index.upsert([5], vectors[:1])
+    manifest = index.save(tmp_path, model_id=MODEL, high_water="hw-1")
+    assert manifest.count == 398 and manifest.kind == kind and manifest.dimension == DIMENSION
+    assert manifest.checksum == file_checksum(tmp_path / index_file_name(manifest.checksum))
+    assert {path.name for path in tmp_path.iterdir()} == {
+        MANIFEST_NAME,
+        index_file_name(manifest.checksum),
+    }
+
+    loaded, read = load_index(tmp_path, MODEL, DIMENSION)
+    assert read == manifest and loaded.kind == kind and len(loaded) == 398
+    assert np.array_equal(loaded.ids(), index.ids())
+    for query in vectors[:10]:
+        assert loaded.search(query, 10) == index.search(query, 10)
+    assert loaded.search(vectors[0], 2, allowed={1, 3, 5}) == index.search(
+        vectors[0], 2, allowed={1, 3, 5}
+    )
+    loaded.upsert([10_000], vectors[1:2])  # a loaded index stays updatable
+    assert loaded.search(vectors[1], 2)[0][0] in (2, 10_000)
+
+
+def test_second_save_replaces_the_first_and_leaves_one_file(tmp_path: Path) -> None:
+    index, _ = filled("flat")
+    first = index.save(tmp_path, model_id=MODEL, high_water="a")
+    index.remove([1])
+    second = index.save(tmp_path, model_id=MODEL, high_water="b")
+    assert second.checksum != first.checksum
+    assert only_index_file(tmp_path).name == index_file_name(second.checksum)
+    loaded, manifest = load_index(tmp_path, MODEL, DIMENSION)
+    assert manifest.high_water == "b" and len(loaded) == 399
+
+
+def test_nothing_saved_is_missing(tmp_path: Path) -> None:
+    with pytest.raises(IndexMissing):
+        load_index(tmp_path / "absent", MODEL, DIMENSION)
+    assert issubclass(IndexMissing, IndexCorrupt)
+
+
+def test_missing_index_file_is_corrupt(saved: Path) -> None:
+    only_index_file(saved).unlink()
+    with pytest.raises(IndexCorrupt, match="缺失"):
+        load_index(saved, MODEL, DIMENSION)
+
+
+def test_truncated_file_is_corrupt(saved: Path) -> None:
+    path = only_index_file(saved)
+    path.write_bytes(path.read_bytes()[: path.stat().st_size // 2])
+    with pytest.raises(IndexCorrupt, match="校验和"):
+        load_index(saved, MODEL, DIMENSION)
+
+
+def test_flipped_byte_is_corrupt(saved: Path) -> None:
+    path = only_index_file(saved)
+    data = bytearray(path.read_bytes())
+    data[len(data) // 2] ^= 0x01
+    path.write_bytes(bytes(data))
+    with pytest.raises(IndexCorrupt, match="校验和"):
+        load_index(saved, MODEL, DIMENSION)
+
+
+def test_garbage_with_a_matching_checksum_is_corrupt_not_a_crash(saved: Path) -> None:
+    manifest_path = saved / MANIFEST_NAME
+    manifest = json.loads(manifest_path.read_text("utf-8"))
+    only_index_file(saved).unlink()
+    garbage = saved / "garbage"
+    garbage.write_bytes(b"IxMp" + bytes(range(256)) * 4)
+    checksum = file_checksum(garbage)
+    garbage.rename(saved / index_file_name(checksum))
+    manifest_path.write_text(json.dumps({**manifest, "checksum": checksum}), "utf-8")
+    with pytest.raises(IndexCorrupt, match="无法读取"):
+        load_index(saved, MODEL, DIMENSION)
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "message"),
+    [("count", 401, "条数"), ("kind", "hnsw", "类型"), ("kind", "ivf", "类型")],
+)
+def test_manifest_that_disagrees_with_the_file_is_corrupt(
+    saved: Path, field: str, value: object, message: str
+) -> None:
+    manifest_path = saved / MANIFEST_NAME
+    manifest = json.loads(manifest_path.read_text("utf-8"))
+    manifest_path.write_text(json.dumps({**manifest, field: value}), "utf-8")
+    with pytest.raises(IndexCorrupt, match=message):
+        load_index(saved, MODEL, DIMENSION)
+
+
+@pytest.mark.parametrize("text", ["{", "[]", '{"format": 1}', '{"format": 99}'])
+def test_unreadable_manifest_is_corrupt(saved: Path, text: str) -> None:
+    (saved / MANIFEST_NAME).write_text(text, "utf-8")
+    with pytest.raises(IndexCorrupt, match="清单"):
+        load_index(saved, MODEL, DIMENSION)
+
+
+def test_other_model_or_dimension_is_stale(saved: Path) -> None:
+    with pytest.raises(IndexStale, match="other-model"):
+        load_index(saved, "other-model", DIMENSION)
+    with pytest.raises(IndexStale, match="384"):
+        load_index(saved, MODEL, 384)
+
+
+def test_failed_write_leaves_the_previous_index_intact(saved: Path) -> None:
+    before = sorted(path.name for path in saved.iterdir())
+
+    def half_then_fail(path: Path) -> None:
+        path.write_bytes(b"partial index")
+        raise OSError("disk full")
+
+    with pytest.raises(OSError, match="disk full"):
+        write_index_files(
+            saved,
+            half_then_fail,
+            model_id=MODEL,
+            dimension=DIMENSION,
+            count=0,
+            high_water="new",
+            kind="flat",
+            params={},
+        )
+    assert sorted(path.name for path in saved.iterdir()) == before
+    loaded, manifest = load_index(saved, MODEL, DIMENSION)
+    assert len(loaded) == 400 and manifest.high_water.endswith("|400")
+
+
+def test_failure_after_the_index_file_keeps_the_previous_manifest(saved: Path) -> None:
+    index, _ = filled("flat", count=50, seed=1)
+    with pytest.raises(UnicodeEncodeError):
+        index.save(saved, model_id=MODEL, high_water="\ud800")  # unencodable: manifest fails
+    loaded, manifest = load_index(saved, MODEL, DIMENSION)
+    assert len(loaded) == 400 and manifest.count == 400
+    index.save(saved, model_id=MODEL, high_water="ok")
+    assert len(list(saved.glob("vectors-*.index"))) == 1  # the orphan is cleaned up
+    assert len(load_index(saved, MODEL, DIMENSION)[0]) == 50
+
+
+def test_hnsw_manifest_without_its_parameters_is_corrupt(tmp_path: Path) -> None:
+    index, _ = filled("hnsw", count=100)
+    index.save(tmp_path, model_id=MODEL, high_water="x")
+    manifest_path = tmp_path / MANIFEST_NAME
+    manifest = json.loads(manifest_path.read_text("utf-8"))
+    manifest_path.write_text(json.dumps({**manifest, "params": {"m": 8}}), "utf-8")
+    with pytest.raises(IndexCorrupt, match="HNSW"):
+        load_index(tmp_path, MODEL, DIMENSION)
