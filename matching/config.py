@@ -70,12 +70,12 @@ class Settings(BaseSettings):
         default=0, ge=0, description="CPU threads for the encoder (0: the library default)."
     )
     exact_index_limit: int = Field(
-        default=50_000,
+        default=2_000_000,
         ge=0,
         description="Up to this many vectors the index is exact (flat); above it, HNSW.",
     )
     hnsw_m: int = Field(default=32, ge=4, description="HNSW graph degree (links per node).")
-    hnsw_ef_construction: int = Field(default=200, ge=8, description="HNSW build breadth.")
+    hnsw_ef_construction: int = Field(default=100, ge=8, description="HNSW build breadth.")
     hnsw_ef_search: int = Field(default=128, ge=8, description="HNSW search breadth.")
     fusion: Literal["rrf", "weighted"] = Field(
         default="rrf",

