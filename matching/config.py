@@ -59,6 +59,10 @@ class Settings(BaseSettings):
             "engine directly), or sentence-transformers:<path or hub name>."
         ),
     )
+    models_dir: Path | None = Field(
+        default=None,
+        description="Folder of converted models (default <data_dir>/models); may be shared.",
+    )
     encoder_batch_size: int = Field(default=16, ge=1, description="Texts per encoder batch.")
     encoder_max_tokens: int = Field(
         default=512,
@@ -93,6 +97,11 @@ class Settings(BaseSettings):
     def _resolve_paths(self) -> Settings:
         self.data_dir = self.data_dir.expanduser()
         return self
+
+    @property
+    def resolved_models_dir(self) -> Path:
+        """Where converted models live."""
+        return self.models_dir or self.data_dir / "models"
 
     @property
     def resolved_database_url(self) -> str:

@@ -13,6 +13,7 @@ import hashlib
 import logging
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from sqlalchemy import select
@@ -83,13 +84,14 @@ class CorpusIndex:
         self.texts: dict[int, str] = {}
 
     def _rows(self, database: Database, ids: Iterable[int] | None = None) -> list[_Row]:
-        model = MODELS[self.kind]
+        model: Any = MODELS[self.kind]
         with database.session() as session:
             query = select(model).where(model.status.in_(ACTIVE_STATUSES[self.kind]))
             if ids is not None:
                 query = query.where(model.id.in_(list(ids)))
-            return [_Row(e.id, document_text(e), facets_of(e))
-                    for e in session.scalars(query).unique()]
+            return [
+                _Row(e.id, document_text(e), facets_of(e)) for e in session.scalars(query).unique()
+            ]
 
     def open(self, database: Database) -> SyncReport:
         """Load or build the indexes so that they reflect the store exactly."""
@@ -97,8 +99,9 @@ class CorpusIndex:
         high_water = _high_water(rows)
         embedded = removed = 0
         try:
-            vectors, manifest = load_index(self.folder, self.encoder.model_id,
-                                           self.encoder.dimension)
+            vectors, manifest = load_index(
+                self.folder, self.encoder.model_id, self.encoder.dimension
+            )
         except TechMatchError as error:
             action, reason = "rebuilt", str(error)
             vectors = create_index(self.encoder.dimension, len(rows), self.settings)
@@ -110,15 +113,21 @@ class CorpusIndex:
                 action, reason = "caught up", f"store changed since {manifest.high_water}"
                 since = manifest.high_water.split("|", 1)[0]
                 indexed = set(vectors.ids().tolist())
-                to_embed = [row for row in rows if row.id not in indexed or
-                            (row.facets.updated_at and row.facets.updated_at.isoformat() > since)]
+                to_embed = [
+                    row
+                    for row in rows
+                    if row.id not in indexed
+                    or (row.facets.updated_at and row.facets.updated_at.isoformat() > since)
+                ]
                 gone = indexed - {row.id for row in rows}
                 vectors.remove(sorted(gone))
                 removed = len(gone)
         if to_embed:
             embedded = len(to_embed)
-            vectors.upsert([row.id for row in to_embed],
-                           self.encoder.encode_passages([row.text for row in to_embed]))
+            vectors.upsert(
+                [row.id for row in to_embed],
+                self.encoder.encode_passages([row.text for row in to_embed]),
+            )
         self.vectors = vectors
         if action != "loaded":
             vectors.save(self.folder, model_id=self.encoder.model_id, high_water=high_water)
@@ -126,8 +135,15 @@ class CorpusIndex:
         self.texts = {row.id: row.text for row in rows}
         self.lexical.build(list(self.texts), list(self.texts.values()))
         report = SyncReport(self.kind, action, reason, embedded, removed, len(rows))
-        log.info("%s index %s (%s): %d embedded, %d removed, %d in all", self.kind, action,
-                 reason, embedded, removed, len(rows))
+        log.info(
+            "%s index %s (%s): %d embedded, %d removed, %d in all",
+            self.kind,
+            action,
+            reason,
+            embedded,
+            removed,
+            len(rows),
+        )
         return report
 
     def refresh(self, database: Database, ids: Sequence[int]) -> None:
@@ -142,8 +158,9 @@ class CorpusIndex:
                 self.texts.pop(entity_id, None)
         if rows:
             fresh = list(rows.values())
-            self.vectors.upsert([row.id for row in fresh],
-                                self.encoder.encode_passages([row.text for row in fresh]))
+            self.vectors.upsert(
+                [row.id for row in fresh], self.encoder.encode_passages([row.text for row in fresh])
+            )
             self.lexical.upsert([row.id for row in fresh], [row.text for row in fresh])
             for row in fresh:
                 self.facets[row.id] = row.facets
@@ -171,6 +188,7 @@ class CorpusIndex:
         depth = max(self.settings.candidates, k)
         dense = self.vectors.search(query_vector, depth, allowed)
         lexical = self.lexical.search(query_text, depth, allowed)
-        fused = fuse(dense, lexical, self.settings.fusion, self.settings.rrf_k,
-                     self.settings.dense_weight)
+        fused = fuse(
+            dense, lexical, self.settings.fusion, self.settings.rrf_k, self.settings.dense_weight
+        )
         return fused[:k]

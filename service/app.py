@@ -9,22 +9,30 @@ from fastapi import FastAPI
 
 from matching import __version__
 from matching.config import Settings
+from matching.engine import MatchingEngine
 from matching.store.database import Database
 from service.routes import health, home
 
 __all__ = ["create_app"]
 
 
-def create_app(settings: Settings | None = None, database: Database | None = None) -> FastAPI:
+def create_app(
+    settings: Settings | None = None,
+    database: Database | None = None,
+    engine: MatchingEngine | None = None,
+) -> FastAPI:
     """Build the app on ``settings`` (read from the environment by default).
 
     The store must be migrated (``techmatch setup`` does it); the app does not change schemas.
+    ``engine`` (opened) serves matching; without it, the app serves the store only.
     """
     settings = settings or Settings()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         yield
+        if app.state.engine is not None:
+            app.state.engine.save()
         if database is None:
             app.state.database.dispose()
 
@@ -36,6 +44,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     )
     app.state.settings = settings
     app.state.database = database or Database(settings.resolved_database_url)
+    app.state.engine = engine
     app.include_router(health.router)
     app.include_router(home.router)
     return app

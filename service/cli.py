@@ -53,7 +53,7 @@ def _fail(message: str, code: int = 2) -> typer.Exit:
 
 
 def setup_store(settings: Settings) -> Database:
-    """Migrate the store, load the demo data into an empty store and build the indexes."""
+    """Migrate the store and load the demo data into an empty store."""
     database = _database(settings)
     database.upgrade()
     counts = database.counts()
@@ -63,12 +63,26 @@ def setup_store(settings: Settings) -> Database:
     return database
 
 
+def open_engine(settings: Settings, database: Database) -> Any:
+    """Load the encoder and load, catch up or build the indexes of every corpus."""
+    from matching.engine import MatchingEngine
+
+    engine = MatchingEngine(database, settings)
+    for report in engine.open():
+        typer.echo(
+            f"索引 {report.kind}：{report.action}（{report.reason}），"
+            f"新嵌入 {report.embedded}，删除 {report.removed}，共 {report.count}"
+        )
+    return engine
+
+
 @app.command()
 def setup() -> None:
     """Create or migrate the store, load the demo data if it is empty, build indexes."""
     settings = Settings()
     try:
         database = setup_store(settings)
+        open_engine(settings, database)
     except TechMatchError as error:
         raise _fail(str(error)) from error
     typer.echo(f"就绪：{dict(database.counts())}")
@@ -86,11 +100,14 @@ def serve(
     from service.app import create_app
 
     settings = Settings()
-    if do_setup:
-        setup_store(settings).dispose()
+    try:
+        database = setup_store(settings) if do_setup else _database(settings)
+        engine = open_engine(settings, database)
+    except TechMatchError as error:
+        raise _fail(str(error)) from error
     host, port = host or settings.host, port or settings.port
     typer.echo(f"TechMatch {__version__}: http://{host}:{port}  (API 文档 /docs)")
-    uvicorn.run(create_app(settings), host=host, port=port, log_level="info")
+    uvicorn.run(create_app(settings, database, engine), host=host, port=port, log_level="info")
 
 
 @app.command("import")
@@ -212,8 +229,7 @@ class NeedTarget(StrEnum):
 def _engine(settings: Settings) -> Any:
     from matching.engine import MatchingEngine
 
-    database = setup_store(settings)
-    engine = MatchingEngine(database, settings)
+    engine = MatchingEngine(setup_store(settings), settings)
     engine.open()
     return engine
 

@@ -20,8 +20,9 @@ __all__ = ["DemoPairsCheck", "demo_pairs_check", "quality_benchmark"]
 DEPTH = 100
 
 
-def _runs(data: BeirData, encoder: Encoder, settings: Settings,
-          progress: Callable[[str], None]) -> dict[str, dict[str, list[str]]]:
+def _runs(
+    data: BeirData, encoder: Encoder, settings: Settings, progress: Callable[[str], None]
+) -> dict[str, dict[str, list[str]]]:
     doc_keys = list(data.corpus)
     numeric = {key: number for number, key in enumerate(doc_keys)}
     texts = [f"{title} {text}".strip() for title, text in data.corpus.values()]
@@ -45,8 +46,12 @@ def _runs(data: BeirData, encoder: Encoder, settings: Settings,
     return runs
 
 
-def quality_benchmark(data: BeirData, encoder: Encoder, settings: Settings,
-                      progress: Callable[[str], None] = lambda _: None) -> dict[str, Metrics]:
+def quality_benchmark(
+    data: BeirData,
+    encoder: Encoder,
+    settings: Settings,
+    progress: Callable[[str], None] = lambda _: None,
+) -> dict[str, Metrics]:
     """Metrics of each system on ``data``."""
     runs = _runs(data, encoder, settings, progress)
     return {system: score_run(run, data) for system, run in runs.items()}
@@ -87,7 +92,13 @@ def demo_pairs_check(demo_dir: Path, encoder: Encoder, settings: Settings) -> De
             top1 += position == 1
             top3 += position is not None and position <= 3
             if position is None or position > 3:
-                misses.append({"need": pair.need_ref, "result": pair.result_ref,
-                               "rank": position, "top3": refs[:3]})
+                misses.append(
+                    {
+                        "need": pair.need_ref,
+                        "result": pair.result_ref,
+                        "rank": position,
+                        "top3": refs[:3],
+                    }
+                )
         database.dispose()
     return DemoPairsCheck(len(pairs), top1, top3, misses)

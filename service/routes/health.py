@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 from pydantic import BaseModel
 
 from matching import __version__
@@ -18,21 +18,40 @@ class StoreCountsPublic(BaseModel):
     organizations: int
 
 
+class IndexState(BaseModel):
+    indexed: int
+    kind: str
+
+
 class Health(BaseModel):
     status: str
     version: str
     database: str
     schema_revision: str | None
     counts: StoreCountsPublic
+    model_id: str | None
+    indexes: dict[str, IndexState]
 
 
 @router.get("/health", response_model=Health, summary="服务状态与数据量")
-def health(database: DatabaseDep) -> Health:
-    """Whether the service runs, its version, the store's backend and its counts."""
+def health(database: DatabaseDep, request: Request) -> Health:
+    """Whether the service runs, its version, the store's backend and counts, the encoder's
+    model id and how many records each index holds."""
+    engine = request.app.state.engine
+    indexes = (
+        {}
+        if engine is None
+        else {
+            kind: IndexState(indexed=len(corpus.vectors), kind=corpus.vectors.kind)
+            for kind, corpus in engine.corpora.items()
+        }
+    )
     return Health(
         status="ok",
         version=__version__,
         database=database.engine.dialect.name,
         schema_revision=database.current_revision(),
         counts=StoreCountsPublic(**database.counts()),
+        model_id=None if engine is None else engine.encoder.model_id,
+        indexes=indexes,
     )

@@ -47,8 +47,9 @@ def _slice(folder: Path) -> list[DemoPair]:
 
 
 @pytest.fixture(scope="module")
-def world(tmp_path_factory: pytest.TempPathFactory,
-          encoder: Encoder) -> Iterator[tuple[MatchingEngine, list[DemoPair], Settings]]:
+def world(
+    tmp_path_factory: pytest.TempPathFactory, encoder: Encoder
+) -> Iterator[tuple[MatchingEngine, list[DemoPair], Settings]]:
     folder = tmp_path_factory.mktemp("engine")
     pairs = _slice(folder)
     settings = Settings(data_dir=folder / "var", load_demo=False, demo_dir=folder)
@@ -90,8 +91,9 @@ def test_result_to_needs_finds_the_need_it_answers(
     world: tuple[MatchingEngine, list[DemoPair], Settings],
 ) -> None:
     engine, pairs, _ = world
-    found = sum(pair.need_ref in engine.result_to_needs(pair.result_ref, top=3).refs()
-                for pair in pairs)
+    found = sum(
+        pair.need_ref in engine.result_to_needs(pair.result_ref, top=3).refs() for pair in pairs
+    )
     assert found >= PAIRS - 2
 
 
@@ -171,13 +173,13 @@ def test_reopen_loads_catches_up_and_rebuilds_corrupt_indexes(
         need = session.scalar(select(Need).where(Need.external_ref == pairs[3].need_ref))
         assert need is not None
         need.title = need.title + "（已更新）"
-    caught_up = {r.kind: r for r in MatchingEngine(engine.database, settings,
-                                                   engine.encoder).open()}
+    caught_up = {
+        r.kind: r for r in MatchingEngine(engine.database, settings, engine.encoder).open()
+    }
     assert (caught_up["needs"].action, caught_up["needs"].embedded) == ("caught up", 1)
     assert caught_up["results"].action == "loaded"
     for path in (settings.data_dir / "indexes" / "results").iterdir():
         if path.suffix != ".json":
             path.write_bytes(path.read_bytes()[:100])
-    rebuilt = {r.kind: r for r in MatchingEngine(engine.database, settings,
-                                                 engine.encoder).open()}
+    rebuilt = {r.kind: r for r in MatchingEngine(engine.database, settings, engine.encoder).open()}
     assert rebuilt["results"].action == "rebuilt"

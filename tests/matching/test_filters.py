@@ -8,14 +8,32 @@ from matching.corpus import Facets
 from matching.filters import MatchFilters
 
 FACETS = {
-    1: Facets("published", frozenset({"450"}), "安徽省", "铜陵市", 10, "pilot", 6,
-              frozenset({"license"})),
-    2: Facets("published", frozenset({"230", "550"}), "宁夏回族自治区", "银川市", 11, "lab", 4,
-              frozenset({"joint_development"})),
-    3: Facets("transferred", frozenset({"450", "610"}), "四川省", "攀枝花市", 12, "industrial", 9,
-              frozenset({"transfer", "license"})),
-    4: Facets("submitted", frozenset({"610"}), "湖北省", "宜昌市", 13,
-              deadline=dt.date(2027, 3, 31)),
+    1: Facets(
+        "published", frozenset({"450"}), "安徽省", "铜陵市", 10, "pilot", 6, frozenset({"license"})
+    ),
+    2: Facets(
+        "published",
+        frozenset({"230", "550"}),
+        "宁夏回族自治区",
+        "银川市",
+        11,
+        "lab",
+        4,
+        frozenset({"joint_development"}),
+    ),
+    3: Facets(
+        "transferred",
+        frozenset({"450", "610"}),
+        "四川省",
+        "攀枝花市",
+        12,
+        "industrial",
+        9,
+        frozenset({"transfer", "license"}),
+    ),
+    4: Facets(
+        "submitted", frozenset({"610"}), "湖北省", "宜昌市", 13, deadline=dt.date(2027, 3, 31)
+    ),
 }
 
 

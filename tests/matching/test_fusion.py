@@ -14,7 +14,11 @@ def test_rrf_rewards_agreement_and_keeps_components() -> None:
     assert [c.id for c in fused] == [1, 3, 2, 4]
     first = fused[0]
     assert (first.dense_rank, first.lexical_rank, first.dense_score, first.lexical_score) == (
-        1, 2, 0.9, 9.0)
+        1,
+        2,
+        0.9,
+        9.0,
+    )
     assert first.fused == pytest.approx(0.5 / 61 + 0.5 / 62)
     only_lexical = next(c for c in fused if c.id == 4)
     assert only_lexical.dense_rank is None and only_lexical.dense_score is None

@@ -8,17 +8,26 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
+from matching.config import Settings
+from matching.encode import Encoder
+from matching.engine import MatchingEngine
+from matching.store.database import Database
 from service.cli import app
-from tests.conftest import DEMO_DIR
 from tests.factories import need_row, write_csv
 
 runner = CliRunner()
 
 
 @pytest.fixture(autouse=True)
-def temp_store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+def temp_store(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    mini_demo_dir: Path,
+    encoder_settings: Settings,
+) -> Path:
     monkeypatch.setenv("TECHMATCH_DATA_DIR", str(tmp_path / "var"))
-    monkeypatch.setenv("TECHMATCH_DEMO_DIR", str(DEMO_DIR))
+    monkeypatch.setenv("TECHMATCH_DEMO_DIR", str(mini_demo_dir))
+    monkeypatch.setenv("TECHMATCH_MODELS_DIR", str(encoder_settings.resolved_models_dir))
     return tmp_path
 
 
@@ -47,10 +56,13 @@ def test_unreadable_file_exits_2_with_a_message(tmp_path: Path) -> None:
     assert "导入失败：文件是空的" in result.output
 
 
-def test_setup_loads_demo_once_then_export_and_template(tmp_path: Path) -> None:
-    assert runner.invoke(app, ["setup"]).exit_code == 0
+def test_setup_loads_demo_once_then_export_and_template(tmp_path: Path, encoder: Encoder) -> None:
+    first = runner.invoke(app, ["setup"])
+    assert first.exit_code == 0, first.output
+    assert "索引 results：rebuilt" in first.output
     counts = json.loads(runner.invoke(app, ["stats"]).output)
-    assert runner.invoke(app, ["setup"]).exit_code == 0
+    second = runner.invoke(app, ["setup"])
+    assert "索引 results：loaded（up to date），新嵌入 0" in second.output
     assert json.loads(runner.invoke(app, ["stats"]).output) == counts
     exported = runner.invoke(app, ["export", "experts", str(tmp_path / "experts.xlsx")])
     assert exported.exit_code == 0 and f"已导出 {counts['experts']} 条" in exported.output
@@ -64,3 +76,32 @@ def test_db_commands(tmp_path: Path) -> None:
     assert current.startswith("0001")
     assert runner.invoke(app, ["db", "downgrade", "base"]).exit_code == 0
     assert runner.invoke(app, ["db", "current"]).output.startswith("None")
+
+
+def test_match_command_json_is_the_library_list(tmp_path: Path, encoder: Encoder) -> None:
+    assert runner.invoke(app, ["setup"]).exit_code == 0
+    settings = Settings()
+    need_ref = _first_need_ref(settings)
+    result = runner.invoke(app, ["match", "need", need_ref, "--top", "5", "--json"])
+    assert result.exit_code == 0, result.output
+    from_cli = json.loads(result.output)
+    database = Database(settings.resolved_database_url)
+    engine = MatchingEngine(database, settings)
+    engine.open()
+    from_library = engine.need_to_results(need_ref, top=5).to_dict()
+    database.dispose()
+    assert from_cli["query"]["ref"] == need_ref
+    assert [m["ref"] for m in from_cli["items"]] == [m["ref"] for m in from_library["items"]]
+    assert [m["score"] for m in from_cli["items"]] == [m["score"] for m in from_library["items"]]
+    assert from_cli["model_id"] == from_library["model_id"]
+    text = runner.invoke(app, ["match", "need", need_ref, "--top", "3"])
+    assert "得分" in text.output and "依据：" in text.output
+    missing = runner.invoke(app, ["match", "need", "NO-SUCH-NEED"])
+    assert missing.exit_code == 2 and "找不到" in missing.output
+
+
+def _first_need_ref(settings: Settings) -> str:
+    import csv
+
+    with open(settings.demo_dir / "needs.csv", encoding="utf-8") as handle:
+        return next(csv.DictReader(handle))["需求编号"]

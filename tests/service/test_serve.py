@@ -14,7 +14,9 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import DEMO_DIR, REPO
+from matching.config import Settings
+from matching.encode import Encoder
+from tests.conftest import REPO
 
 
 def _free_port() -> int:
@@ -24,13 +26,17 @@ def _free_port() -> int:
         return port
 
 
-def _serve_until_healthy(data_dir: Path, timeout: float = 120) -> tuple[dict[str, Any], float]:
+def _serve_until_healthy(
+    data_dir: Path, demo_dir: Path, models_dir: Path, timeout: float = 180
+) -> tuple[dict[str, Any], float]:
     port = _free_port()
     env = {
         **os.environ,
         "TECHMATCH_DATA_DIR": str(data_dir),
-        "TECHMATCH_DEMO_DIR": str(DEMO_DIR),
+        "TECHMATCH_DEMO_DIR": str(demo_dir),
+        "TECHMATCH_MODELS_DIR": str(models_dir),
         "TECHMATCH_PORT": str(port),
+        "HF_HUB_OFFLINE": "1",
     }
     log_path = data_dir.parent / f"serve-{port}.log"
     started = time.perf_counter()
@@ -59,11 +65,22 @@ def _serve_until_healthy(data_dir: Path, timeout: float = 120) -> tuple[dict[str
 
 
 @pytest.mark.slow
-def test_first_run_sets_up_the_demo_store_and_second_run_reuses_it(tmp_path: Path) -> None:
-    health, _first = _serve_until_healthy(tmp_path / "var")
+def test_first_run_sets_up_store_and_indexes_and_second_run_reuses_them(
+    tmp_path: Path, mini_demo_dir: Path, encoder_settings: Settings, encoder: Encoder
+) -> None:
+    models = encoder_settings.resolved_models_dir
+    health, _first = _serve_until_healthy(tmp_path / "var", mini_demo_dir, models)
     assert health["status"] == "ok"
-    assert health["counts"]["needs"] >= 200 and health["counts"]["results"] >= 400
+    counts = health["counts"]
+    assert (counts["needs"], counts["results"], counts["experts"]) == (20, 40, 10)
+    assert health["model_id"] == encoder.model_id
+    assert {k: v["indexed"] for k, v in health["indexes"].items()} == {
+        "needs": 20,
+        "results": 40,
+        "experts": 10,
+    }
     assert (tmp_path / "var" / "techmatch.db").exists()
-    again, second = _serve_until_healthy(tmp_path / "var")
-    assert again["counts"] == health["counts"]
-    assert second < 15, f"second start took {second:.1f} s"
+    assert (tmp_path / "var" / "indexes" / "results" / "manifest.json").exists()
+    again, second = _serve_until_healthy(tmp_path / "var", mini_demo_dir, models)
+    assert again["counts"] == counts and again["indexes"] == health["indexes"]
+    assert second < 60, f"second start took {second:.1f} s"
