@@ -29,8 +29,17 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
+CSL_BENCH ?= ../shared/data/csl-bench
+
 bench: $(STAMP)
 	$(BIN)/techmatch bench import
+	@if [ -d "$(CSL_BENCH)" ]; then \
+		$(BIN)/techmatch bench quality --corpus $(CSL_BENCH)/corpus.jsonl \
+			--queries $(CSL_BENCH)/queries.jsonl --qrels $(CSL_BENCH)/qrels/dev.tsv; \
+	else echo "skipping bench quality: $(CSL_BENCH) not found (set CSL_BENCH=...)"; fi
+	$(BIN)/techmatch bench speed
+	$(BIN)/techmatch bench assign
+	$(BIN)/techmatch bench schedule
 
 templates: $(STAMP)
 	for e in needs results experts; do $(BIN)/techmatch template $$e data/templates/$$e.xlsx; done

@@ -85,9 +85,18 @@ class Settings(BaseSettings):
         default="rrf",
         description="Fusion of dense and lexical candidates: rrf (reciprocal rank) or weighted.",
     )
-    rrf_k: int = Field(default=60, ge=1, description="Reciprocal-rank fusion constant.")
+    rrf_k: int = Field(default=20, ge=1, description="Reciprocal-rank fusion constant.")
     dense_weight: float = Field(
-        default=0.5, ge=0, le=1, description="Weight of the dense side in fusion (0-1)."
+        default=0.6, ge=0, le=1, description="Weight of the dense side in fusion (0-1)."
+    )
+    feedback_docs: int = Field(
+        default=2,
+        ge=0,
+        description="Top fused items whose vectors are added to the query for a second dense "
+        "search (pseudo-relevance feedback); 0 turns it off.",
+    )
+    feedback_weight: float = Field(
+        default=4.0, ge=0, description="Weight of the feedback items' mean vector (query: 1)."
     )
     candidates: int = Field(
         default=200, ge=10, description="Candidates taken from each retriever before fusion."

@@ -23,7 +23,8 @@ from matching.corpus import ACTIVE_STATUSES, CorpusKind, Facets, document_text, 
 from matching.encode import Encoder
 from matching.errors import TechMatchError
 from matching.filters import MatchFilters
-from matching.fusion import FusedCandidate, fuse
+from matching.fusion import FusedCandidate
+from matching.hybrid import hybrid_search
 from matching.index import VectorIndex, create_index, load_index
 from matching.lexical import LexicalIndex
 from matching.store.database import Database
@@ -185,10 +186,6 @@ class CorpusIndex:
         excluded = set(exclude)
         if excluded:
             allowed = (set(self.facets) if allowed is None else allowed) - excluded
-        depth = max(self.settings.candidates, k)
-        dense = self.vectors.search(query_vector, depth, allowed)
-        lexical = self.lexical.search(query_text, depth, allowed)
-        fused = fuse(
-            dense, lexical, self.settings.fusion, self.settings.rrf_k, self.settings.dense_weight
+        return hybrid_search(
+            query_text, query_vector, self.vectors, self.lexical, k, self.settings, allowed
         )
-        return fused[:k]

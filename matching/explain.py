@@ -89,6 +89,7 @@ def explain(
         evidence=best_sentence(query, text, weights),
         components={
             "fused": round(candidate.fused, 6),
+            "cosine": None if candidate.cosine is None else round(candidate.cosine, 4),
             "dense": None if candidate.dense_score is None else round(candidate.dense_score, 4),
             "dense_rank": candidate.dense_rank,
             "lexical": None

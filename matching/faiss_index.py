@@ -187,6 +187,12 @@ class FaissIndex:
                 return self._scan(vector, k, _bitmap_selector(mask))
             return self._search(vector, k, _bitmap_selector(mask), slots.size)
 
+    def vectors(self, ids: Sequence[int]) -> NDArray[np.float32]:
+        """Copies of the stored vectors of ``ids`` (one row each); KeyError for an unknown id."""
+        with self._lock:
+            slots = [self._slots[int(key)] for key in ids]
+            return np.array(self._stored()[slots], dtype=np.float32, copy=True)
+
     def save(self, folder: Path, *, model_id: str, high_water: str) -> IndexManifest:
         """Write the index file and then its manifest into ``folder``, each atomically."""
         with self._lock:

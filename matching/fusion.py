@@ -11,7 +11,8 @@ __all__ = ["FusedCandidate", "fuse"]
 @dataclass
 class FusedCandidate:
     """One candidate with each retriever's score and 1-based rank (None where it was not
-    retrieved) and the fused score used for ordering."""
+    retrieved), the fused score used for ordering, and (filled in for the final list) the
+    plain cosine of query and item."""
 
     id: int
     fused: float
@@ -19,6 +20,7 @@ class FusedCandidate:
     dense_rank: int | None = None
     lexical_score: float | None = None
     lexical_rank: int | None = None
+    cosine: float | None = None
 
 
 def _minmax(hits: Sequence[tuple[int, float]]) -> dict[int, float]:

@@ -82,6 +82,10 @@ class VectorIndex(Protocol):
         """
         ...
 
+    def vectors(self, ids: Sequence[int]) -> NDArray[np.float32]:
+        """The stored vectors of ``ids``, one row each (KeyError for an unknown id)."""
+        ...
+
     def save(self, folder: Path, *, model_id: str, high_water: str) -> IndexManifest:
         """Write the index and its manifest atomically into ``folder``."""
         ...

@@ -11,7 +11,7 @@ from typing import Any
 from matching.config import Settings
 from matching.encode import Encoder
 from matching.evaluate import BeirData, Metrics, score_run
-from matching.fusion import fuse
+from matching.hybrid import hybrid_search
 from matching.index import create_index
 from matching.lexical import LexicalIndex
 
@@ -37,12 +37,13 @@ def _runs(
     query_vectors = encoder.encode_queries([data.queries[q] for q in query_ids])
     runs: dict[str, dict[str, list[str]]] = {"bm25": {}, "dense": {}, "hybrid": {}}
     for query_id, vector in zip(query_ids, query_vectors, strict=True):
-        dense = index.search(vector, max(DEPTH, settings.candidates))
-        words = lexical.search(data.queries[query_id], max(DEPTH, settings.candidates))
-        fused = fuse(dense, words, settings.fusion, settings.rrf_k, settings.dense_weight)
-        runs["dense"][query_id] = [doc_keys[d] for d, _ in dense[:DEPTH]]
-        runs["bm25"][query_id] = [doc_keys[d] for d, _ in words[:DEPTH]]
-        runs["hybrid"][query_id] = [doc_keys[c.id] for c in fused[:DEPTH]]
+        text = data.queries[query_id]
+        dense = index.search(vector, DEPTH)
+        words = lexical.search(text, DEPTH)
+        fused = hybrid_search(text, vector, index, lexical, DEPTH, settings)
+        runs["dense"][query_id] = [doc_keys[d] for d, _ in dense]
+        runs["bm25"][query_id] = [doc_keys[d] for d, _ in words]
+        runs["hybrid"][query_id] = [doc_keys[c.id] for c in fused]
     return runs
 
 
