@@ -29,6 +29,7 @@ from matching.index import VectorIndex, create_index, load_index
 from matching.lexical import LexicalIndex
 from matching.store.database import Database
 from matching.store.models import Expert, Need, Result
+from matching.text import add_terms
 
 __all__ = ["CorpusIndex", "SyncReport"]
 
@@ -58,6 +59,7 @@ class _Row:
     id: int
     text: str
     facets: Facets
+    keywords: list[str]
 
 
 def _high_water(rows: Sequence[_Row]) -> str:
@@ -91,7 +93,8 @@ class CorpusIndex:
             if ids is not None:
                 query = query.where(model.id.in_(list(ids)))
             return [
-                _Row(e.id, document_text(e), facets_of(e)) for e in session.scalars(query).unique()
+                _Row(e.id, document_text(e), facets_of(e), list(e.keywords))
+                for e in session.scalars(query).unique()
             ]
 
     def open(self, database: Database) -> SyncReport:
@@ -134,6 +137,8 @@ class CorpusIndex:
             vectors.save(self.folder, model_id=self.encoder.model_id, high_water=high_water)
         self.facets = {row.id: row.facets for row in rows}
         self.texts = {row.id: row.text for row in rows}
+        # The records' own keywords keep domain terms whole when jieba tokenises.
+        add_terms({keyword for row in rows for keyword in row.keywords})
         self.lexical.build(list(self.texts), list(self.texts.values()))
         report = SyncReport(self.kind, action, reason, embedded, removed, len(rows))
         log.info(
@@ -159,6 +164,7 @@ class CorpusIndex:
                 self.texts.pop(entity_id, None)
         if rows:
             fresh = list(rows.values())
+            add_terms({keyword for row in fresh for keyword in row.keywords})
             self.vectors.upsert(
                 [row.id for row in fresh], self.encoder.encode_passages([row.text for row in fresh])
             )
