@@ -89,6 +89,12 @@ class Settings(BaseSettings):
     dense_weight: float = Field(
         default=0.6, ge=0, le=1, description="Weight of the dense side in fusion (0-1)."
     )
+    query_max_chars: int = Field(
+        default=200,
+        ge=0,
+        description="Characters of a need or result embedded as the dense query (0: all); the "
+        "lexical side always reads the whole text. Caps request latency for long texts.",
+    )
     feedback_docs: int = Field(
         default=2,
         ge=0,

@@ -166,7 +166,8 @@ class MatchingEngine:
         exclude: set[int],
     ) -> MatchList:
         corpus = self.corpora[target]
-        vector = self.encoder.encode_queries([text])[0]
+        limit = self.settings.query_max_chars
+        vector = self.encoder.encode_queries([text[:limit] if limit else text])[0]
         candidates = corpus.search(text, vector, top, filters, exclude)
         items = self._items(target, text, corpus, candidates)
         return MatchList(

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 __all__ = [
     "EncoderError",
-    "ImportRejected",
     "IndexCorrupt",
     "IndexMissing",
     "IndexStale",
@@ -20,14 +19,6 @@ class TechMatchError(Exception):
 
 class InvalidFile(TechMatchError):
     """A file cannot be read as a table at all (empty, wrong format, no header, bad encoding)."""
-
-
-class ImportRejected(TechMatchError):
-    """An import found invalid rows and wrote nothing; ``report`` lists every problem."""
-
-    def __init__(self, message: str, report: object) -> None:
-        super().__init__(message)
-        self.report = report
 
 
 class NotFound(TechMatchError):

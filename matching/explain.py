@@ -4,6 +4,7 @@ answers the query (with the matching spans marked), and each component score."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 from matching.fusion import FusedCandidate
 from matching.lexical import LexicalIndex
@@ -51,23 +52,38 @@ def _marked(sentence: str, spans: list[tuple[int, int]]) -> str:
     return "".join(out)
 
 
+@lru_cache(maxsize=8192)
+def _analysed_sentences(
+    text: str,
+) -> tuple[tuple[int, int, tuple[tuple[str, int, int], ...], frozenset[str]], ...]:
+    """Each sentence's span, its terms with spans, and its character bigrams; memoised because
+    the same candidates recur across requests."""
+    analysed = []
+    for start, end in split_sentences(text):
+        sentence = text[start:end]
+        analysed.append(
+            (start, end, tuple(token_spans(sentence)), frozenset(char_ngrams(sentence, (2,))))
+        )
+    return tuple(analysed)
+
+
 def best_sentence(query: str, text: str, weights: dict[str, float]) -> Evidence | None:
     """The sentence of ``text`` sharing the most weighted query terms; ties and sentences with
     no shared term fall back to shared character bigrams (vocabularies of needs and results
     differ, characters less so)."""
     query_bigrams = set(char_ngrams(query, (2,)))
     best: tuple[float, float, int, int, list[tuple[int, int]]] | None = None
-    for start, end in split_sentences(text):
+    for start, end, terms, bigrams in _analysed_sentences(text):
         sentence = text[start:end]
         spans, score = [], 0.0
         seen: set[str] = set()
-        for term, term_start, term_end in token_spans(sentence):
+        for term, term_start, term_end in terms:
             if term in weights:
                 spans.append((term_start, term_end))
                 if term not in seen:
                     score += weights[term]
                     seen.add(term)
-        overlap = len(query_bigrams.intersection(char_ngrams(sentence, (2,))))
+        overlap = len(query_bigrams & bigrams)
         key = (score, overlap / (1 + len(sentence) ** 0.5), start, end, spans)
         if best is None or key[:2] > best[:2]:
             best = key

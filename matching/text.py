@@ -120,7 +120,7 @@ def token_spans(text: str) -> list[tuple[str, int, int]]:
     """Word tokens (normalised) with their ``(start, end)`` character span in ``text``."""
     _, origin, kept = _analyse(text)
     if origin is None:
-        return kept
+        return list(kept)
     return [(word, origin[start], origin[end - 1] + 1) for word, start, end in kept]
 
 
@@ -199,6 +199,7 @@ def add_terms(terms: Iterable[str]) -> None:
             word = normalise(term).strip()
             if len(word) > 1 and _WORD_CHAR.search(word) and not tokenizer.FREQ.get(word):
                 tokenizer.add_word(word, _TERM_FREQUENCY)
+        _analyse.cache_clear()
 
 
 def _normalise_with_origin(text: str) -> tuple[str, list[int] | None]:
@@ -217,17 +218,21 @@ def _normalise_with_origin(text: str) -> tuple[str, list[int] | None]:
     return "".join(pieces), origin
 
 
-def _analyse(text: str) -> tuple[str, list[int] | None, list[tuple[str, int, int]]]:
+@lru_cache(maxsize=16384)
+def _analyse(
+    text: str,
+) -> tuple[str, tuple[int, ...] | None, tuple[tuple[str, int, int], ...]]:
     """Normalised text, its origin offsets, and the kept tokens with spans in the normalised
-    text."""
+    text. Memoised (requests analyse the same queries and candidates again); ``add_terms``
+    clears the memo."""
     tokenizer = _load()
     normal, origin = _normalise_with_origin(text)
-    kept = [
+    kept = tuple(
         (word, start, end)
         for word, start, end in tokenizer.tokenize(normal)
         if word not in _stopwords and _WORD_CHAR.search(word) and not _NUMBER.fullmatch(word)
-    ]
-    return normal, origin, kept
+    )
+    return normal, None if origin is None else tuple(origin), kept
 
 
 @lru_cache(maxsize=4096)

@@ -409,8 +409,12 @@ def bench_speed(
     def progress(message: str) -> None:
         typer.echo(message, err=True)
 
+    if not as_json:
+        typer.echo(f"techmatch bench speed --sizes {sizes}")
     progress("index level (random unit vectors)")
     index_rows = index_speed(size_list, settings=settings)
+    if not as_json:
+        typer.echo(index_markdown(index_rows) + "\n")
     progress("end to end (demo corpus, then synthetic vectors)")
     end_to_end = end_to_end_latency(
         settings.demo_dir,
@@ -418,37 +422,30 @@ def bench_speed(
         [0, *[s for s in size_list if s >= 100_000]],
         progress=progress,
     )
+    if not as_json:
+        typer.echo("| results indexed | index | requests | query vector | p50 ms | p95 ms |")
+        typer.echo("|---|---|---|---|---|---|")
+        for row in end_to_end:
+            typer.echo(
+                f"| {row['results_indexed']:,} | {row['index']} | {row['requests']} | "
+                f"{row['query']} | {row['p50_ms']} | {row['p95_ms']} |"
+            )
+        typer.echo("")
     progress("embedding throughput")
     embedding = run_embedding_benchmark(settings)
     if as_json:
-        typer.echo(
-            json.dumps(
-                {
-                    "index": index_rows,
-                    "end_to_end": end_to_end,
-                    "embedding": {
-                        "throughput": embedding.throughput,
-                        "latency_ms": embedding.latency_ms,
-                        "ratio_100": embedding.ratio(100),
-                        "ratio_300": embedding.ratio(300),
-                    },
-                },
-                ensure_ascii=False,
-                indent=1,
-            )
-        )
+        document = {
+            "index": index_rows,
+            "end_to_end": end_to_end,
+            "embedding": {
+                "throughput": embedding.throughput,
+                "latency_ms": embedding.latency_ms,
+                "ratio_100": embedding.ratio(100),
+                "ratio_300": embedding.ratio(300),
+            },
+        }
+        typer.echo(json.dumps(document, ensure_ascii=False, indent=1))
         return
-    typer.echo(f"techmatch bench speed --sizes {sizes}")
-    typer.echo(index_markdown(index_rows))
-    typer.echo("")
-    typer.echo("| results indexed | index | requests | p50 ms | p95 ms |")
-    typer.echo("|---|---|---|---|---|")
-    for row in end_to_end:
-        typer.echo(
-            f"| {row['results_indexed']:,} | {row['index']} | {row['requests']} | "
-            f"{row['p50_ms']} | {row['p95_ms']} |"
-        )
-    typer.echo("")
     typer.echo(embedding.markdown())
 
 

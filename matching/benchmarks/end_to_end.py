@@ -36,7 +36,7 @@ def _grow(engine: Any, size: int, settings: Settings, seed: int) -> None:
     """Replace the results' vector index by one of ``size`` vectors: the real ones plus random
     unit vectors under ids above the store's."""
     corpus = engine.corpora["results"]
-    real_ids = corpus.vectors.ids()
+    real_ids = np.array(sorted(corpus.texts), dtype=np.int64)
     dimension = corpus.encoder.dimension
     index = create_index(dimension, size, settings)
     # The corpus's own (cached) encoder gives the real vectors back without embedding again.
