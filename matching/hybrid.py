@@ -2,8 +2,8 @@
 feedback on the dense side.
 
 Feedback: the mean vector of the top fused items is added to the query vector (weight
-``feedback_weight``) and the dense search runs again; the new dense list is fused with the same
-lexical list. It pulls in items written like the best matches, which bridges the gap between a
+``feedback_weight``) and the first round's candidates are scored again against it; the new
+dense list is fused with the same lexical list. It pulls in items written like the best matches, which bridges the gap between a
 need's business words and a result's academic ones. Tuned on the csl-bench dev split only
 (``docs/benchmarks.md``).
 """
@@ -42,7 +42,9 @@ def hybrid_search(
         top = [candidate.id for candidate in fused[: settings.feedback_docs]]
         expanded = query_vector + settings.feedback_weight * vectors.vectors(top).mean(axis=0)
         expanded = (expanded / np.linalg.norm(expanded)).astype(np.float32)
-        dense = vectors.search(expanded, depth, allowed)
+        # Re-score only the first round's candidates: as good on csl-bench dev (NDCG@10 0.7493
+        # against 0.7495 over the whole corpus) and no second full search on a large corpus.
+        dense = vectors.search(expanded, depth, [candidate.id for candidate in fused])
         fused = fuse(dense, words, settings.fusion, settings.rrf_k, settings.dense_weight)
     best = fused[:k]
     if best:
