@@ -3,8 +3,8 @@ feedback on the dense side.
 
 Feedback: the mean vector of the top fused items is added to the query vector (weight
 ``feedback_weight``) and the first round's candidates are scored again against it; the new
-dense list is fused with the same lexical list. It pulls in items written like the best matches, which bridges the gap between a
-need's business words and a result's academic ones. Tuned on the csl-bench dev split only
+dense list is fused with the same lexical list. It pulls in items written like the best
+matches, which bridges the gap between a need's business words and a result's academic ones. Tuned on the csl-bench dev split only
 (``docs/benchmarks.md``).
 """
 
