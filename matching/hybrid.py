@@ -4,8 +4,8 @@ feedback on the dense side.
 Feedback: the mean vector of the top fused items is added to the query vector (weight
 ``feedback_weight``) and the first round's candidates are scored again against it; the new
 dense list is fused with the same lexical list. It pulls in items written like the best
-matches, which bridges the gap between a need's business words and a result's academic ones. Tuned on the csl-bench dev split only
-(``docs/benchmarks.md``).
+matches, which bridges the gap between a need's business words and a result's academic ones.
+Tuned on the csl-bench dev split only (``docs/benchmarks.md``).
 """
 
 from __future__ import annotations
