@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import threading
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -85,6 +86,7 @@ class CorpusIndex:
         self.lexical = LexicalIndex()
         self.facets: dict[int, Facets] = {}
         self.texts: dict[int, str] = {}
+        self._refresh_lock = threading.Lock()
 
     def _rows(self, database: Database, ids: Iterable[int] | None = None) -> list[_Row]:
         model: Any = MODELS[self.kind]
@@ -153,25 +155,31 @@ class CorpusIndex:
         return report
 
     def refresh(self, database: Database, ids: Sequence[int]) -> None:
-        """Bring the given ids in line with the store: (re-)index active ones, drop the rest."""
-        rows = {row.id: row for row in self._rows(database, ids)}
-        gone = [entity_id for entity_id in ids if entity_id not in rows]
-        if gone:
-            self.vectors.remove(gone)
-            self.lexical.remove(gone)
-            for entity_id in gone:
-                self.facets.pop(entity_id, None)
-                self.texts.pop(entity_id, None)
-        if rows:
-            fresh = list(rows.values())
-            add_terms({keyword for row in fresh for keyword in row.keywords})
-            self.vectors.upsert(
-                [row.id for row in fresh], self.encoder.encode_passages([row.text for row in fresh])
-            )
-            self.lexical.upsert([row.id for row in fresh], [row.text for row in fresh])
-            for row in fresh:
-                self.facets[row.id] = row.facets
-                self.texts[row.id] = row.text
+        """Bring the given ids in line with the store: (re-)index active ones, drop the rest.
+
+        Safe beside concurrent searches: refreshes are serialised, and the facet and text maps
+        are replaced whole (copy on write), so a search never sees one half-updated.
+        """
+        with self._refresh_lock:
+            rows = {row.id: row for row in self._rows(database, ids)}
+            gone = [entity_id for entity_id in ids if entity_id not in rows]
+            facets, texts = dict(self.facets), dict(self.texts)
+            if gone:
+                self.vectors.remove(gone)
+                self.lexical.remove(gone)
+                for entity_id in gone:
+                    facets.pop(entity_id, None)
+                    texts.pop(entity_id, None)
+            if rows:
+                fresh = list(rows.values())
+                add_terms({keyword for row in fresh for keyword in row.keywords})
+                vectors = self.encoder.encode_passages([row.text for row in fresh])
+                self.vectors.upsert([row.id for row in fresh], vectors)
+                self.lexical.upsert([row.id for row in fresh], [row.text for row in fresh])
+                for row in fresh:
+                    facets[row.id] = row.facets
+                    texts[row.id] = row.text
+            self.facets, self.texts = facets, texts
 
     def save(self, database: Database) -> None:
         """Persist the vector index with the store's current high-water mark."""

@@ -162,6 +162,17 @@ def test_writes_are_matchable_at_once_and_withdrawn_ones_gone(
     assert pair.result_ref in engine.need_to_results(pair.need_ref, top=5).refs()
 
 
+def test_refresh_of_unknown_or_inactive_ids_is_harmless(
+    world: tuple[MatchingEngine, list[DemoPair], Settings],
+) -> None:
+    engine, pairs, _ = world
+    before = len(engine.corpora["results"].vectors)
+    engine.refresh("results", [987_654_321])
+    engine.refresh("needs", [987_654_321])
+    assert len(engine.corpora["results"].vectors) == before
+    assert len(engine.need_to_results(pairs[0].need_ref, top=5).items) == 5
+
+
 def test_reopen_loads_catches_up_and_rebuilds_corrupt_indexes(
     world: tuple[MatchingEngine, list[DemoPair], Settings],
 ) -> None:
