@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy import select
 
 from matching.config import Settings
-from matching.corpus import CorpusKind
+from matching.corpus import CorpusKind, document_text
 from matching.corpus_index import CorpusIndex, SyncReport
 from matching.encode import Encoder, load_encoder
 from matching.errors import NotFound
@@ -133,7 +133,7 @@ class MatchingEngine:
     ) -> MatchList:
         with self.database.session() as session:
             entity = _lookup(session, _MODELS[source_kind], key)
-            text = self.corpora[source_kind].texts.get(entity.id) or _text_of(entity)
+            text = self.corpora[source_kind].texts.get(entity.id) or document_text(entity)
             query = {
                 "kind": source_kind[:-1],
                 "id": entity.id,
@@ -246,9 +246,3 @@ def _details(entity: Any) -> dict[str, Any]:
             "status": entity.status,
         }
     return {"title": entity.title, "fields": entity.fields}
-
-
-def _text_of(entity: Any) -> str:
-    from matching.corpus import document_text
-
-    return document_text(entity)
