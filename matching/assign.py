@@ -11,7 +11,6 @@ counting towards min loads, then the highest total affinity. Affinities are scal
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Mapping, Sequence
 from collections.abc import Set as AbstractSet
@@ -27,6 +26,7 @@ from ortools.graph.python.min_cost_flow import (  # type: ignore[import-untyped]
 )
 
 from matching.errors import TechMatchError
+from matching.json_file import read_json_file
 
 __all__ = [
     "Assignment",
@@ -619,20 +619,7 @@ _REQUIRED_FIELDS = ("items", "experts", "affinity", "reviewers_per_item", "max_l
 
 def load_instance(path: Path | str) -> AssignmentProblem:
     """Read a neutral JSON instance (see ``parse_instance``)."""
-    path = Path(path)
-    try:
-        text = path.read_text("utf-8")
-    except FileNotFoundError as error:
-        raise InvalidAssignmentProblem(f"找不到实例文件：{path}") from error
-    except (OSError, UnicodeDecodeError) as error:
-        raise InvalidAssignmentProblem(f"无法读取实例文件 {path}：{error}") from error
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as error:
-        raise InvalidAssignmentProblem(
-            f"实例文件 {path} 不是有效的 JSON：第 {error.lineno} 行第 {error.colno} 列，{error.msg}"
-        ) from error
-    return parse_instance(data)
+    return parse_instance(read_json_file(path, InvalidAssignmentProblem))
 
 
 def parse_instance(data: object) -> AssignmentProblem:

@@ -28,7 +28,6 @@ What an unplaced meeting's ``code`` claims:
 
 from __future__ import annotations
 
-import json
 import math
 import time
 from collections.abc import Mapping, Sequence
@@ -44,6 +43,7 @@ from scipy.optimize import Bounds, LinearConstraint, milp  # type: ignore[import
 from scipy.sparse import coo_matrix  # type: ignore[import-untyped]
 
 from matching.errors import TechMatchError
+from matching.json_file import read_json_file
 from matching.meeting_proposals import Meeting, Priority
 
 __all__ = [
@@ -713,20 +713,7 @@ def _reason(problem: EventProblem, board: _Board, m: int) -> tuple[str, str]:
 
 def load_instance(path: Path | str) -> EventProblem:
     """Read a JSON instance (see ``parse_instance``)."""
-    path = Path(path)
-    try:
-        text = path.read_text("utf-8")
-    except FileNotFoundError as error:
-        raise InvalidEventProblem(f"找不到实例文件：{path}") from error
-    except (OSError, UnicodeDecodeError) as error:
-        raise InvalidEventProblem(f"无法读取实例文件 {path}：{error}") from error
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as error:
-        raise InvalidEventProblem(
-            f"实例文件 {path} 不是有效的 JSON：第 {error.lineno} 行第 {error.colno} 列，{error.msg}"
-        ) from error
-    return parse_instance(data)
+    return parse_instance(read_json_file(path, InvalidEventProblem))
 
 
 _FIELDS = {

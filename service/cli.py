@@ -163,6 +163,10 @@ def export_command(
         count = export_file(database, entity.value, file, status, encoding)
     except TechMatchError as error:
         raise _fail(f"导出失败：{error}") from error
+    except LookupError as error:
+        raise _fail(f"导出失败：不支持的编码「{encoding}」") from error
+    except OSError as error:
+        raise _fail(f"导出失败：无法写入 {file}：{error.strerror or error}") from error
     typer.echo(f"已导出 {count} 条到 {file}")
 
 
@@ -172,7 +176,10 @@ def template(
     file: Annotated[Path, typer.Argument(help="目标 .xlsx 文件")],
 ) -> None:
     """Write an empty XLSX import template (header, example row, drop-downs, help sheet)."""
-    write_template(entity.value, file)
+    try:
+        write_template(entity.value, file)
+    except OSError as error:
+        raise _fail(f"无法写入 {file}：{error.strerror or error}") from error
     typer.echo(f"已生成{TEMPLATE_NAMES[entity.value]}导入模板：{file}")
 
 

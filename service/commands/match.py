@@ -41,12 +41,16 @@ def _filters(
     from matching.vocab import Maturity, parse_value
 
     codes = field_code_list()
-    return MatchFilters(
-        fields=frozenset(codes.parse(f) for f in fields or []),
-        provinces=frozenset(province or []),
-        maturities=frozenset(parse_value(Maturity, m).value for m in maturity or []),
-        min_trl=min_trl,
-    )
+    try:
+        return MatchFilters(
+            fields=frozenset(codes.parse(f) for f in fields or []),
+            provinces=frozenset(province or []),
+            maturities=frozenset(parse_value(Maturity, m).value for m in maturity or []),
+            min_trl=min_trl,
+        )
+    except ValueError as error:  # a field or maturity nobody knows: say which, no traceback
+        typer.echo(f"筛选条件有误：{error}", err=True)
+        raise typer.Exit(2) from error
 
 
 def _print_match_list(match_list: Any, as_json: bool) -> None:
@@ -88,8 +92,8 @@ def match_need(
     """Match a need to results (default), experts or similar needs."""
     from matching.errors import NotFound
 
-    engine = _engine(Settings())
     filters = _filters(field, province, maturity, min_trl)
+    engine = _engine(Settings())
     method = {
         "results": engine.need_to_results,
         "experts": engine.need_to_experts,
@@ -112,12 +116,10 @@ def match_result(
     """Match a result to the enterprises' needs it fits."""
     from matching.errors import NotFound
 
+    filters = _filters(None, province, None, None)
     engine = _engine(Settings())
     try:
-        _print_match_list(
-            engine.result_to_needs(result, top=top, filters=_filters(None, province, None, None)),
-            as_json,
-        )
+        _print_match_list(engine.result_to_needs(result, top=top, filters=filters), as_json)
     except NotFound as error:
         typer.echo(str(error), err=True)
         raise typer.Exit(2) from error
