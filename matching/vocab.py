@@ -12,13 +12,16 @@ from typing import TypeVar
 __all__ = [
     "CooperationMode",
     "ExpertStatus",
+    "FeedbackAction",
     "IpStatus",
     "IpType",
     "Maturity",
     "NeedStatus",
     "NeedType",
     "OrganizationKind",
+    "RejectReason",
     "ResultStatus",
+    "Role",
     "Vocabulary",
     "label_of",
     "labels_of",
@@ -199,6 +202,72 @@ class IpStatus(Vocabulary):
             "filed": "已受理",
             "registered": "已登记",
             "expired": "已失效",
+        }
+
+
+class FeedbackAction(Vocabulary):
+    """What happened to a proposed pair, from weakest to strongest signal."""
+
+    SHOWN = "shown"
+    OPENED = "opened"
+    CONTACTED = "contacted"
+    MEETING = "meeting"
+    NEGOTIATING = "negotiating"
+    SIGNED = "signed"
+    REJECTED = "rejected"
+
+    @classmethod
+    def labels(cls) -> dict[str, str]:
+        return {
+            "shown": "已展示",
+            "opened": "已查看",
+            "contacted": "已联系",
+            "meeting": "已洽谈",
+            "negotiating": "谈判中",
+            "signed": "已签约",
+            "rejected": "不合适",
+        }
+
+
+class RejectReason(Vocabulary):
+    IRRELEVANT = "irrelevant"
+    IMMATURE = "immature"
+    PRICE = "price"
+    REGION = "region"
+    EXISTING_PARTNER = "existing_partner"
+    OTHER = "other"
+
+    @classmethod
+    def labels(cls) -> dict[str, str]:
+        return {
+            "irrelevant": "不相关",
+            "immature": "成熟度不够",
+            "price": "价格不合适",
+            "region": "地域",
+            "existing_partner": "已有合作",
+            "other": "其他",
+        }
+
+
+class Role(Vocabulary):
+    """Account roles. Enterprise and university users act for their own organization only."""
+
+    ADMIN = "admin"
+    STAFF = "staff"
+    ORGANISER = "organiser"
+    EXPERT = "expert"
+    ENTERPRISE = "enterprise"
+    UNIVERSITY = "university"
+
+    @classmethod
+    def labels(cls) -> dict[str, str]:
+        return {
+            "admin": "系统管理员",
+            "staff": "转移中心工作人员",
+            "organiser": "活动组织者",
+            "expert": "评审专家",
+            "enterprise": "企业用户",
+            "university": "高校院所用户",
         }
 
 

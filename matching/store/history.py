@@ -12,7 +12,17 @@ from typing import Any
 from sqlalchemy import event, insert, inspect
 from sqlalchemy.orm import Session
 
-from matching.store.models import ChangeRecord, Expert, Need, Organization, Result, utc_now
+from matching.store.models import (
+    ApiKey,
+    ChangeRecord,
+    Expert,
+    Feedback,
+    Need,
+    Organization,
+    Result,
+    User,
+    utc_now,
+)
 
 __all__ = ["TRACKED", "install_history"]
 
@@ -21,11 +31,18 @@ TRACKED: dict[type[Any], str] = {
     Result: "result",
     Expert: "expert",
     Organization: "organization",
+    Feedback: "feedback",
+    User: "user",
+    ApiKey: "api_key",
 }
+# Secrets never reach the change log: only the fact that they changed.
+_SECRET = {"password_hash", "key_hash"}
 _SKIPPED = {"id", "created_at", "updated_at"}
 
 
-def _jsonable(value: Any) -> Any:
+def _jsonable(value: Any, key: str = "") -> Any:
+    if key in _SECRET:
+        return "(已更改)" if value else value
     if isinstance(value, dt.date | dt.datetime):
         return value.isoformat()
     return value
@@ -36,7 +53,7 @@ def _columns(obj: Any) -> list[str]:
 
 
 def _snapshot(obj: Any) -> dict[str, Any]:
-    return {key: _jsonable(getattr(obj, key)) for key in _columns(obj)}
+    return {key: _jsonable(getattr(obj, key), key) for key in _columns(obj)}
 
 
 def _diff(obj: Any) -> dict[str, list[Any]]:
@@ -49,7 +66,7 @@ def _diff(obj: Any) -> dict[str, list[Any]]:
         before = history.deleted[0] if history.deleted else None
         after = history.added[0] if history.added else None
         if before != after:
-            changes[key] = [_jsonable(before), _jsonable(after)]
+            changes[key] = [_jsonable(before, key), _jsonable(after, key)]
     return changes
 
 

@@ -20,12 +20,15 @@ from sqlalchemy import (
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 __all__ = [
+    "ApiKey",
     "Base",
     "ChangeRecord",
     "Expert",
+    "Feedback",
     "Need",
     "Organization",
     "Result",
+    "User",
     "utc_now",
 ]
 
@@ -164,3 +167,65 @@ class ChangeRecord(Base):
     actor: Mapped[str] = mapped_column(String(128), default="")
     at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utc_now, index=True)
     changes: Mapped[dict[str, Any]] = mapped_column(default=dict)
+
+
+class Feedback(Base):
+    """What happened to one proposed pair: shown, opened, contacted, meeting held, negotiating,
+    signed (``amount`` in 万元) or rejected (with ``reason``). Append-only; the ranking model
+    learns from it. The pair is a need with a result or with an expert; ``ranker`` is the ranking
+    model version that made the list, ``rank`` the pair's position in it."""
+
+    __tablename__ = "feedback"
+    __table_args__ = (Index("ix_feedback_pair", "need_id", "result_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    need_id: Mapped[int] = mapped_column(ForeignKey("needs.id"), index=True)
+    result_id: Mapped[int | None] = mapped_column(ForeignKey("results.id"), default=None)
+    expert_id: Mapped[int | None] = mapped_column(
+        ForeignKey("experts.id"), index=True, default=None
+    )
+    direction: Mapped[str] = mapped_column(String(24), default="need→results")
+    action: Mapped[str] = mapped_column(String(16), index=True)
+    reason: Mapped[str | None] = mapped_column(String(16), default=None)
+    amount: Mapped[float | None] = mapped_column(Float, default=None)
+    note: Mapped[str] = mapped_column(Text, default="")
+    ranker: Mapped[str] = mapped_column(String(64), default="")
+    rank: Mapped[int | None] = mapped_column(Integer, default=None)
+    actor: Mapped[str] = mapped_column(String(128), default="")
+    at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utc_now, index=True)
+
+
+class User(Timestamped, Base):
+    """An account. ``role`` is one of ``matching.vocab.Role``; an enterprise or university user
+    belongs to ``organization_id``, a committee expert is ``expert_id``. Only the argon2 hash of
+    the password is stored."""
+
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(String(64), unique=True)
+    display_name: Mapped[str] = mapped_column(String(64), default="")
+    role: Mapped[str] = mapped_column(String(24), index=True)
+    organization_id: Mapped[int | None] = mapped_column(
+        ForeignKey("organizations.id"), index=True, default=None
+    )
+    expert_id: Mapped[int | None] = mapped_column(ForeignKey("experts.id"), default=None)
+    password_hash: Mapped[str] = mapped_column(String(255))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    last_login_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), default=None)
+
+
+class ApiKey(Base):
+    """A key for a machine client, acting as ``user_id``. The key is shown once; only its
+    ``prefix`` (for lookup) and the argon2 hash of the whole key are stored."""
+
+    __tablename__ = "api_keys"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(64))
+    prefix: Mapped[str] = mapped_column(String(16), unique=True)
+    key_hash: Mapped[str] = mapped_column(String(255))
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utc_now)
+    last_used_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), default=None)
+    revoked_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), default=None)

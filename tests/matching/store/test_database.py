@@ -18,7 +18,16 @@ from matching.importing import import_file
 from matching.store.database import Database
 from matching.store.models import Base, ChangeRecord, Expert, Need, Organization, Result
 
-DOMAIN_TABLES = {"organizations", "needs", "results", "experts", "change_log"}
+DOMAIN_TABLES = {
+    "organizations",
+    "needs",
+    "results",
+    "experts",
+    "change_log",
+    "feedback",
+    "users",
+    "api_keys",
+}
 ENTITIES = ("needs", "results", "experts")
 
 
