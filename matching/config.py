@@ -8,7 +8,9 @@ from typing import Literal
 from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-__all__ = ["Settings"]
+__all__ = ["DEVELOPMENT_SECRET", "Settings"]
+
+DEVELOPMENT_SECRET = "techmatch-development-secret-do-not-use-in-production"
 
 
 class Settings(BaseSettings):
@@ -108,10 +110,47 @@ class Settings(BaseSettings):
         default=200, ge=10, description="Candidates taken from each retriever before fusion."
     )
 
+    rerank_depth: int = Field(
+        default=100,
+        ge=10,
+        description="Fused candidates the ranking model re-orders (when a model is active).",
+    )
+
+    environment: Literal["development", "production"] = Field(
+        default="development",
+        description="development allows the built-in secret key; production refuses to start "
+        "without TECHMATCH_SECRET_KEY set to a non-default value of at least 32 characters.",
+    )
+    secret_key: str = Field(
+        default=DEVELOPMENT_SECRET,
+        description="Key that signs access tokens (HS256). Set a long random value in production.",
+    )
+    access_token_minutes: int = Field(
+        default=480, ge=1, description="Lifetime of an access token (minutes)."
+    )
+    login_max_attempts: int = Field(
+        default=5, ge=1, description="Failed logins allowed per user name and client address ..."
+    )
+    login_window_seconds: int = Field(
+        default=300, ge=1, description="... within this many seconds; then login is refused."
+    )
+    max_upload_mb: float = Field(
+        default=20, gt=0, description="Largest file accepted by an upload (MB)."
+    )
+
     @model_validator(mode="after")
     def _resolve_paths(self) -> Settings:
         self.data_dir = self.data_dir.expanduser()
         return self
+
+    def check_secrets(self) -> None:
+        """Refuse the built-in or a short secret key outside development (raises ValueError)."""
+        if self.environment == "development":
+            return
+        if self.secret_key == DEVELOPMENT_SECRET or len(self.secret_key) < 32:
+            raise ValueError(
+                "生产环境必须设置 TECHMATCH_SECRET_KEY（至少 32 个字符的随机值，不得使用默认值）"
+            )
 
     @property
     def resolved_models_dir(self) -> Path:

@@ -11,7 +11,8 @@ from matching import __version__
 from matching.config import Settings
 from matching.engine import MatchingEngine
 from matching.store.database import Database
-from service.routes import health, home
+from service.problems import install_problem_handlers
+from service.routes import auth, health, home
 
 __all__ = ["create_app"]
 
@@ -27,6 +28,7 @@ def create_app(
     ``engine`` (opened) serves matching; without it, the app serves the store only.
     """
     settings = settings or Settings()
+    settings.check_secrets()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -45,6 +47,9 @@ def create_app(
     app.state.settings = settings
     app.state.database = database or Database(settings.resolved_database_url)
     app.state.engine = engine
+    app.state.login_limiter = auth.LoginLimiter()
+    install_problem_handlers(app)
+    app.include_router(auth.router)
     app.include_router(health.router)
     app.include_router(home.router)
     return app
