@@ -12,7 +12,19 @@ from matching.config import Settings
 from matching.engine import MatchingEngine
 from matching.store.database import Database
 from service.problems import install_problem_handlers
-from service.routes import auth, health, home
+from service.routes import (
+    audit,
+    auth,
+    committee,
+    dashboard,
+    events,
+    feedback,
+    health,
+    home,
+    matches,
+    records,
+    transfer,
+)
 
 __all__ = ["create_app"]
 
@@ -50,6 +62,8 @@ def create_app(
     app.state.login_limiter = auth.LoginLimiter()
     install_problem_handlers(app)
     app.include_router(auth.router)
+    for module in (records, transfer, matches, feedback, audit, committee, events, dashboard):
+        app.include_router(module.router)
     app.include_router(health.router)
     app.include_router(home.router)
     return app
