@@ -8,9 +8,13 @@ encoder's model id and how it was ranked.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
+import threading
+import time
+from collections.abc import Iterable, Sequence
 from typing import Any
 
+import numpy as np
+from numpy.typing import NDArray
 from sqlalchemy import select
 
 from matching.config import Settings
@@ -20,7 +24,10 @@ from matching.encode import Encoder, load_encoder
 from matching.errors import NotFound
 from matching.explain import explain
 from matching.filters import MatchFilters
+from matching.fusion import FusedCandidate
 from matching.match_list import Match, MatchList
+from matching.ranker_registry import RankerRegistry, TrainedRanker
+from matching.ranking_features import Profile, Signals, candidate_features, profile_of
 from matching.regions import Region
 from matching.store.database import Database
 from matching.store.models import Expert, Need, Organization, Result
@@ -30,6 +37,8 @@ __all__ = ["COLD_START_RANKER", "MatchingEngine"]
 log = logging.getLogger(__name__)
 
 COLD_START_RANKER = "fusion (冷启动：尚无训练好的排序模型，按检索融合得分排序)"
+FUSION_ONLY_RANKER = "fusion (排序模型只用于需求→成果和检索成果，此方向按检索融合得分排序)"
+SIGNALS_SECONDS = 60.0
 _MODELS: dict[str, Any] = {"needs": Need, "results": Result, "experts": Expert}
 
 
@@ -54,6 +63,10 @@ class MatchingEngine:
         self.settings = settings
         self.encoder = encoder or load_encoder(settings)
         self.corpora: dict[str, CorpusIndex] = {}
+        self.rankers = RankerRegistry(settings.data_dir / "ranker")
+        self.ranker: TrainedRanker | None = None
+        self._signals: tuple[float, Signals] = (-SIGNALS_SECONDS, Signals())
+        self._signals_lock = threading.Lock()
 
     def open(self) -> list[SyncReport]:
         """Load, catch up or build every corpus index (see ``CorpusIndex.open``)."""
@@ -63,7 +76,13 @@ class MatchingEngine:
             corpus = CorpusIndex(kind, self.encoder, self.settings)
             reports.append(corpus.open(self.database))
             self.corpora[kind] = corpus
+        self.reload_ranker()
         return reports
+
+    def reload_ranker(self) -> TrainedRanker | None:
+        """Load the active ranking model (after training or rollback); None: fusion order."""
+        self.ranker = self.rankers.load_active()
+        return self.ranker
 
     def refresh(self, kind: CorpusKind, ids: Iterable[int]) -> None:
         """Make created, changed or withdrawn records matchable (or gone) at once."""
@@ -143,7 +162,8 @@ class MatchingEngine:
             exclude: set[int] = {entity.id} if target == source_kind else set()
             if exclude_conflicts and isinstance(entity, Need):
                 exclude |= self._conflicted_experts(session, entity)
-        return self._match(text, query, target, direction, top, filters, exclude)
+            profile = profile_of(entity) if isinstance(entity, Need | Result) else None
+        return self._match(text, query, target, direction, top, filters, exclude, profile)
 
     def _conflicted_experts(self, session: Any, need: Need) -> set[int]:
         enterprise = need.enterprise
@@ -164,23 +184,114 @@ class MatchingEngine:
         top: int,
         filters: MatchFilters | None,
         exclude: set[int],
+        profile: Profile | None = None,
     ) -> MatchList:
         corpus = self.corpora[target]
-        limit = self.settings.query_max_chars
-        vector = self.encoder.encode_queries([text[:limit] if limit else text])[0]
-        candidates = corpus.search(text, vector, top, filters, exclude)
-        items = self._items(target, text, corpus, candidates)
+        vector = self._query_vector(text)
+        ranker = self.ranker
+        ranked = ranker is not None and target == "results" and query["kind"] in ("need", "text")
+        depth = max(top, self.settings.rerank_depth) if ranked else top
+        candidates = corpus.search(text, vector, depth, filters, exclude)
+        scores: dict[int, float] | None = None
+        if ranker is not None and ranked and candidates:
+            features = self._features(text, vector, profile or Profile(), candidates)
+            match_scores = ranker.model.match_score(features)
+            order = np.argsort(-match_scores, kind="stable")[:top]
+            scores = {candidates[i].id: float(match_scores[i]) for i in order}
+            candidates = [candidates[i] for i in order]
+        if ranker is not None and ranked:
+            label, version = ranker.label, ranker.version
+        else:
+            label, version = (FUSION_ONLY_RANKER if ranker else COLD_START_RANKER), None
         return MatchList(
             direction=direction,
             query=query,
-            items=items,
+            items=self._items(target, text, corpus, candidates, scores),
             model_id=self.encoder.model_id,
-            ranker=COLD_START_RANKER,
+            ranker=label,
             filters=(filters or MatchFilters()).as_dict(),
+            ranker_version=version,
         )
 
+    def _query_vector(self, text: str) -> NDArray[np.float32]:
+        limit = self.settings.query_max_chars
+        vector: NDArray[np.float32] = self.encoder.encode_queries(
+            [text[:limit] if limit else text]
+        )[0]
+        return vector
+
+    def _features(
+        self,
+        text: str,
+        vector: NDArray[np.float32],
+        profile: Profile,
+        candidates: Sequence[FusedCandidate],
+    ) -> NDArray[np.float64]:
+        """The ranking model's features of result candidates for one query."""
+        corpus = self.corpora["results"]
+        with self.database.session() as session:
+            found = session.scalars(
+                select(Result).where(Result.id.in_([c.id for c in candidates]))
+            ).unique()
+            profiles = {result.id: profile_of(result) for result in found}
+        return candidate_features(
+            text,
+            vector,
+            profile,
+            candidates,
+            profiles,
+            corpus.vectors,
+            corpus.lexical,
+            self.signals(),
+        )
+
+    def signals(self) -> Signals:
+        """Times shown and signed deals from the feedback (re-read at most once a minute)."""
+        from matching.feedback import shown_counts, track_record
+
+        with self._signals_lock:
+            read_at, cached = self._signals
+            if time.monotonic() - read_at < SIGNALS_SECONDS:
+                return cached
+            with self.database.session() as session:
+                record = track_record(session)
+                fresh = Signals(
+                    shown=shown_counts(session),
+                    signed_by_item=record.by_result,
+                    signed_by_organization=record.by_institution,
+                )
+            self._signals = (time.monotonic(), fresh)
+            return fresh
+
+    def pair_features(
+        self, need: int, result_ids: Sequence[int]
+    ) -> tuple[list[int], NDArray[np.float64]] | None:
+        """Features of (need, result) pairs as the need's match list would compute them; a
+        result beyond the candidate depth gets no retrieval ranks. Results no longer indexed
+        are left out. None when the need is not in the store."""
+        with self.database.session() as session:
+            entity = session.get(Need, need)
+            if entity is None:
+                return None
+            text = self.corpora["needs"].texts.get(entity.id) or document_text(entity)
+            profile = profile_of(entity)
+        corpus = self.corpora["results"]
+        vector = self._query_vector(text)
+        candidates = corpus.search(text, vector, self.settings.rerank_depth)
+        present = {candidate.id for candidate in candidates}
+        wanted = [i for i in result_ids if i in corpus.facets]
+        candidates += [FusedCandidate(i, 0.0) for i in wanted if i not in present]
+        features = self._features(text, vector, profile, candidates)
+        rows = {candidate.id: row for row, candidate in enumerate(candidates)}
+        return wanted, features[[rows[i] for i in wanted]]
+
     def _items(
-        self, target: str, text: str, corpus: CorpusIndex, candidates: list[Any]
+        self,
+        target: str,
+        text: str,
+        corpus: CorpusIndex,
+        candidates: list[Any],
+        scores: dict[int, float] | None = None,
     ) -> list[Match]:
         model = _MODELS[target]
         with self.database.session() as session:
@@ -199,6 +310,10 @@ class MatchingEngine:
                     text, corpus.texts.get(entity.id, ""), entity.id, corpus.lexical, candidate
                 )
                 organization: Organization | None = _organization_of(entity)
+                score = candidate.fused
+                if scores is not None:
+                    score = scores[candidate.id]
+                    why.components["match_score"] = round(score, 6)
                 items.append(
                     Match(
                         rank=rank,
@@ -207,7 +322,7 @@ class MatchingEngine:
                         title=str(getattr(entity, "title", None) or getattr(entity, "name", "")),
                         organization=organization.name if organization else "",
                         region=str(Region(entity.province, entity.city, entity.district)),
-                        score=round(candidate.fused, 6),
+                        score=round(score, 6),
                         components=why.components,
                         shared_terms=why.shared_terms,
                         evidence=why.evidence,

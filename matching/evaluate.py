@@ -23,12 +23,14 @@ __all__ = [
 
 @dataclass
 class BeirData:
-    """A corpus (id → (title, text)), queries (id → text), query types and graded qrels."""
+    """A corpus (id → (title, text)), queries (id → text), query types, graded qrels and each
+    document's ``metadata`` object (empty when the corpus has none)."""
 
     corpus: dict[str, tuple[str, str]]
     queries: dict[str, str]
     query_types: dict[str, str]
     qrels: dict[str, dict[str, int]]
+    metadata: dict[str, dict[str, object]] = field(default_factory=dict)
 
 
 def _jsonl(path: Path) -> list[dict[str, object]]:
@@ -39,9 +41,14 @@ def _jsonl(path: Path) -> list[dict[str, object]]:
 def load_beir(corpus: Path, queries: Path, qrels: Path) -> BeirData:
     """Read ``corpus.jsonl``, ``queries.jsonl`` and a qrels TSV with a header row. Only queries
     with at least one positive judgement are kept."""
+    rows = _jsonl(corpus)
     documents = {
-        str(row["_id"]): (str(row.get("title") or ""), str(row.get("text") or ""))
-        for row in _jsonl(corpus)
+        str(row["_id"]): (str(row.get("title") or ""), str(row.get("text") or "")) for row in rows
+    }
+    metadata = {
+        str(row["_id"]): dict(found)
+        for row in rows
+        if isinstance(found := row.get("metadata"), dict)
     }
     judged: dict[str, dict[str, int]] = {}
     with open(qrels, encoding="utf-8", newline="") as handle:
@@ -56,10 +63,10 @@ def load_beir(corpus: Path, queries: Path, qrels: Path) -> BeirData:
         query_id = str(item["_id"])
         if query_id in judged:
             texts[query_id] = str(item["text"])
-            metadata = item.get("metadata")
-            kind = metadata.get("type") if isinstance(metadata, dict) else None
+            about = item.get("metadata")
+            kind = about.get("type") if isinstance(about, dict) else None
             types[query_id] = str(kind or "all")
-    return BeirData(documents, texts, types, {q: judged[q] for q in texts})
+    return BeirData(documents, texts, types, {q: judged[q] for q in texts}, metadata)
 
 
 def ndcg_at(ranked: Sequence[str], relevant: Mapping[str, int], k: int = 10) -> float:

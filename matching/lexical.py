@@ -236,6 +236,24 @@ class LexicalIndex:
         weighted.sort(key=lambda pair: -pair[1])
         return weighted[:top]
 
+    def term_coverage(
+        self, terms: Sequence[tuple[str, float]], doc_ids: Sequence[int]
+    ) -> NDArray[np.float64]:
+        """For each document, the weighted share of ``terms`` (e.g. ``key_terms`` of a query)
+        that it contains; 0 for a document not in the index."""
+        total = sum(weight for _, weight in terms)
+        coverage = np.zeros(len(doc_ids))
+        if total <= 0:
+            return coverage
+        with self._lock:
+            for place, doc_id in enumerate(doc_ids):
+                row = self._rows.get(doc_id)
+                if row is not None:
+                    coverage[place] = sum(
+                        weight for term, weight in terms if self._words.contains(row, term)
+                    )
+        return coverage / total
+
     def shared_terms(self, query: str, doc_id: int, top: int = 8) -> list[str]:
         """Words of two or more characters that the query and the document both contain, most
         distinctive (highest idf, then longest) first; a word inside an already listed one

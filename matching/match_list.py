@@ -31,7 +31,8 @@ class Match:
 @dataclass
 class MatchList:
     """A ranked list for one query. ``model_id`` names the encoder whose vectors were used;
-    ``ranker`` says how the order was made (fusion while no ranking model is trained)."""
+    ``ranker`` says how the order was made (fusion while no ranking model is trained) and
+    ``ranker_version`` names the ranking model version (None: fusion order)."""
 
     direction: str
     query: dict[str, Any]
@@ -39,6 +40,7 @@ class MatchList:
     model_id: str
     ranker: str
     filters: dict[str, Any]
+    ranker_version: str | None = None
     generated_at: str = field(default_factory=lambda: dt.datetime.now(dt.UTC).isoformat())
 
     def to_dict(self) -> dict[str, Any]:

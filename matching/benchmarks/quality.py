@@ -1,4 +1,5 @@
-"""Retrieval quality: bm25, dense and hybrid on BEIR-layout data, and the demo pairs check."""
+"""Retrieval quality: bm25, dense, hybrid and ranked on BEIR-layout data, and the demo pairs
+check."""
 
 from __future__ import annotations
 
@@ -8,42 +9,78 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from matching.config import Settings
 from matching.encode import Encoder
 from matching.evaluate import BeirData, Metrics, score_run
-from matching.hybrid import hybrid_search
-from matching.index import create_index
-from matching.lexical import LexicalIndex
+from matching.ranker import MatchRanker
+from matching.ranker_sources import (
+    BeirCandidates,
+    BeirIndexes,
+    beir_candidates,
+    beir_signals,
+    beir_training_set,
+    index_beir_corpus,
+)
+from matching.ranker_training import out_of_fold_scores
 
 __all__ = ["DemoPairsCheck", "demo_pairs_check", "quality_benchmark"]
 
 DEPTH = 100
 
 
+def _ranked_run(
+    data: BeirData,
+    indexes: BeirIndexes,
+    run: BeirCandidates,
+    encoder: Encoder,
+    settings: Settings,
+    train: BeirData | None,
+    progress: Callable[[str], None],
+) -> dict[str, list[str]]:
+    """The ranking model's order of each query's candidates: out of fold (5 folds by query)
+    when only the evaluation data is given, else trained on ``train``'s queries."""
+    if train is None:
+        progress("ranked: 5-fold cross-validation by query (out of fold)")
+        signals = beir_signals(run)
+        evaluation = beir_training_set(indexes, run, data.qrels, signals, "evaluation")
+        scores = out_of_fold_scores(evaluation)
+    else:
+        progress(f"ranked: training on {len(train.queries)} separate queries")
+        train_run = beir_candidates(indexes, train.queries, encoder, settings, progress)
+        signals = beir_signals(run, train_run)
+        training = beir_training_set(indexes, train_run, train.qrels, signals, "train")
+        model = MatchRanker().fit(training.features, training.labels)
+        evaluation = beir_training_set(indexes, run, data.qrels, signals, "evaluation")
+        scores = model.match_score(evaluation.features)
+    ranked: dict[str, list[str]] = {}
+    for query in run.candidates:
+        rows = np.flatnonzero(evaluation.queries == query)
+        order = rows[np.argsort(-scores[rows], kind="stable")]
+        ranked[query] = [evaluation.items[row] for row in order]
+    return ranked
+
+
 def _runs(
-    data: BeirData, encoder: Encoder, settings: Settings, progress: Callable[[str], None]
+    data: BeirData,
+    encoder: Encoder,
+    settings: Settings,
+    progress: Callable[[str], None],
+    train: BeirData | None,
 ) -> dict[str, dict[str, list[str]]]:
-    doc_keys = list(data.corpus)
-    numeric = {key: number for number, key in enumerate(doc_keys)}
-    texts = [f"{title} {text}".strip() for title, text in data.corpus.values()]
-    progress(f"embedding {len(texts)} documents with {encoder.model_id}")
-    vectors = encoder.encode_passages(texts)
-    index = create_index(encoder.dimension, len(texts), settings)
-    index.upsert(list(numeric.values()), vectors)
-    lexical = LexicalIndex()
-    lexical.build(list(numeric.values()), texts)
-    query_ids = list(data.queries)
-    progress(f"embedding {len(query_ids)} queries")
-    query_vectors = encoder.encode_queries([data.queries[q] for q in query_ids])
+    settings = settings.model_copy(update={"rerank_depth": DEPTH})
+    indexes = index_beir_corpus(data, encoder, settings, progress)
+    run = beir_candidates(indexes, data.queries, encoder, settings, progress)
     runs: dict[str, dict[str, list[str]]] = {"bm25": {}, "dense": {}, "hybrid": {}}
-    for query_id, vector in zip(query_ids, query_vectors, strict=True):
-        text = data.queries[query_id]
-        dense = index.search(vector, DEPTH)
-        words = lexical.search(text, DEPTH)
-        fused = hybrid_search(text, vector, index, lexical, DEPTH, settings)
-        runs["dense"][query_id] = [doc_keys[d] for d, _ in dense]
-        runs["bm25"][query_id] = [doc_keys[d] for d, _ in words]
-        runs["hybrid"][query_id] = [doc_keys[c.id] for c in fused]
+    keys = indexes.keys
+    for query_id, candidates in run.candidates.items():
+        dense = indexes.vectors.search(run.vectors[query_id], DEPTH)
+        words = indexes.lexical.search(data.queries[query_id], DEPTH)
+        runs["dense"][query_id] = [keys[d] for d, _ in dense]
+        runs["bm25"][query_id] = [keys[d] for d, _ in words]
+        runs["hybrid"][query_id] = [keys[c.id] for c in candidates]
+    runs["ranked"] = _ranked_run(data, indexes, run, encoder, settings, train, progress)
     return runs
 
 
@@ -52,9 +89,11 @@ def quality_benchmark(
     encoder: Encoder,
     settings: Settings,
     progress: Callable[[str], None] = lambda _: None,
+    train: BeirData | None = None,
 ) -> dict[str, Metrics]:
-    """Metrics of each system on ``data``."""
-    runs = _runs(data, encoder, settings, progress)
+    """Metrics of each system on ``data``: bm25, dense, hybrid (the cold-start order) and
+    ranked (the ranking model over the hybrid candidates; see ``_ranked_run``)."""
+    runs = _runs(data, encoder, settings, progress, train)
     return {system: score_run(run, data) for system, run in runs.items()}
 
 

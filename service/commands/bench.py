@@ -21,9 +21,15 @@ def bench_quality(
     queries: Annotated[Path, typer.Option(help="queries.jsonl")],
     qrels: Annotated[Path, typer.Option(help="qrels TSV（有表头）")],
     demo: Annotated[bool, typer.Option("--demo/--no-demo", help="同时检查演示数据的配对")] = True,
+    train_queries: Annotated[
+        Path | None, typer.Option(help="排序模型的训练查询 queries.jsonl（同一语料）")
+    ] = None,
+    train_qrels: Annotated[Path | None, typer.Option(help="训练查询的 qrels TSV")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="以 JSON 输出")] = False,
 ) -> None:
-    """NDCG@10, MRR@10, Recall@100 of bm25, dense and hybrid; and the demo pairs' top-3 share."""
+    """NDCG@10, MRR@10, Recall@100 of bm25, dense, hybrid and ranked; and the demo pairs'
+    top-3 share. ``ranked`` is scored out of fold (5 folds by query) unless training queries
+    are given."""
     from matching.benchmarks.quality import demo_pairs_check, quality_benchmark
     from matching.encode import load_encoder
     from matching.evaluate import load_beir
@@ -31,11 +37,18 @@ def bench_quality(
     settings = Settings()
     encoder = load_encoder(settings)
     data = load_beir(corpus, queries, qrels)
+    if (train_queries is None) != (train_qrels is None):
+        typer.echo("--train-queries 与 --train-qrels 须同时给出", err=True)
+        raise typer.Exit(2)
+    train = load_beir(corpus, train_queries, train_qrels) if train_queries and train_qrels else None
+    if train is not None and set(train.queries) & set(data.queries):
+        typer.echo("训练查询与评测查询有重叠，不能用于评测", err=True)
+        raise typer.Exit(2)
 
     def progress(message: str) -> None:
         typer.echo(message, err=True)
 
-    systems = quality_benchmark(data, encoder, settings, progress)
+    systems = quality_benchmark(data, encoder, settings, progress, train)
     result: dict[str, Any] = {
         "n_queries": len(data.queries),
         "model_id": encoder.model_id,
