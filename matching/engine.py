@@ -65,6 +65,7 @@ class MatchingEngine:
         self.corpora: dict[str, CorpusIndex] = {}
         self.rankers = RankerRegistry(settings.data_dir / "ranker")
         self.ranker: TrainedRanker | None = None
+        self._ranker_stamp = -1
         self._signals: tuple[float, Signals] = (-SIGNALS_SECONDS, Signals())
         self._signals_lock = threading.Lock()
 
@@ -81,7 +82,14 @@ class MatchingEngine:
 
     def reload_ranker(self) -> TrainedRanker | None:
         """Load the active ranking model (after training or rollback); None: fusion order."""
+        self._ranker_stamp = self.rankers.state_stamp()
         self.ranker = self.rankers.load_active()
+        return self.ranker
+
+    def _current_ranker(self) -> TrainedRanker | None:
+        """The active model, reloaded when another process trained or rolled back."""
+        if self.rankers.state_stamp() != self._ranker_stamp:
+            self.reload_ranker()
         return self.ranker
 
     def refresh(self, kind: CorpusKind, ids: Iterable[int]) -> None:
@@ -188,7 +196,7 @@ class MatchingEngine:
     ) -> MatchList:
         corpus = self.corpora[target]
         vector = self._query_vector(text)
-        ranker = self.ranker
+        ranker = self._current_ranker()
         ranked = ranker is not None and target == "results" and query["kind"] in ("need", "text")
         depth = max(top, self.settings.rerank_depth) if ranked else top
         candidates = corpus.search(text, vector, depth, filters, exclude)

@@ -116,6 +116,13 @@ class RankerRegistry:
             )
         return TrainedRanker(version, model, card)
 
+    def state_stamp(self) -> int:
+        """Changes whenever the active version changes (training, rollback, another process)."""
+        try:
+            return self._state_path.stat().st_mtime_ns
+        except FileNotFoundError:
+            return 0
+
     def active_version(self) -> str | None:
         active = self._state().get("active")
         return str(active) if active else None

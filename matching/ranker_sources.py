@@ -8,7 +8,7 @@ features as a live match list, so the model learns on what it will see.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -24,7 +24,7 @@ from matching.hybrid import hybrid_search
 from matching.index import VectorIndex, create_index
 from matching.lexical import LexicalIndex
 from matching.ranker_registry import RankerError
-from matching.ranker_training import TrainingSet
+from matching.ranker_training import TrainingReport, TrainingSet, train_and_gate
 from matching.ranking_features import FEATURE_NAMES, Profile, Signals, candidate_features
 
 if TYPE_CHECKING:
@@ -40,6 +40,7 @@ __all__ = [
     "index_beir_corpus",
     "load_beir_folder",
     "profile_from_metadata",
+    "train_from_sources",
 ]
 
 Progress = Callable[[str], None]
@@ -237,3 +238,38 @@ def feedback_training_set(engine: MatchingEngine) -> TrainingSet:
         items,
         "feedback",
     )
+
+
+def _combined(sets: list[TrainingSet]) -> TrainingSet:
+    """One training set from several, each source's queries kept apart."""
+    if len(sets) == 1:
+        return sets[0]
+    return TrainingSet(
+        np.vstack([s.features for s in sets]),
+        np.concatenate([s.labels for s in sets]),
+        np.concatenate([np.char.add(f"{s.source}|", s.queries) for s in sets]),
+        [item for s in sets for item in s.items],
+        " + ".join(s.source for s in sets),
+    )
+
+
+def train_from_sources(
+    engine: MatchingEngine,
+    from_feedback: bool,
+    qrels_dirs: Sequence[Path] = (),
+    progress: Progress = lambda _: None,
+) -> TrainingReport:
+    """Build the training set from the feedback and/or BEIR folders, train, gate against the
+    active model on held-out queries, and make the engine use the result."""
+    sets = []
+    if from_feedback:
+        progress("collecting feedback pairs and their features")
+        sets.append(feedback_training_set(engine))
+    for folder in qrels_dirs:
+        sets.append(beir_folder_training_set(folder, engine.encoder, engine.settings, progress))
+    if not sets:
+        raise RankerError("请指定训练数据：--from-feedback 和/或 --from-qrels 目录")
+    progress("training and comparing on held-out queries")
+    report = train_and_gate(_combined(sets), engine.rankers)
+    engine.reload_ranker()
+    return report
