@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import ClassVar
 
 import numpy as np
 import pytest
@@ -35,7 +36,7 @@ def synthetic_set(queries: int = 40, per_query: int = 20, seed: int = 0) -> Trai
 class RecordingRanker(MatchRanker):  # type: ignore[misc]
     """A MatchRanker that remembers the rows it was trained on (to check the splits)."""
 
-    seen: list[np.ndarray] = []
+    seen: ClassVar[list[np.ndarray]] = []
 
     def fit(self, X: np.ndarray, y: np.ndarray, sample_weight: object = None) -> MatchRanker:
         RecordingRanker.seen.append(np.asarray(X)[:, 1].copy())
