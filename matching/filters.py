@@ -1,14 +1,19 @@
-"""Filters on match lists: field, region, maturity, cooperation mode, status, dates."""
+"""Filters on match lists: field, region, maturity, cooperation mode, status, dates; and
+reading them from what people type (the CLI's options, the API's query parameters)."""
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 
 from matching.corpus import Facets
+from matching.errors import TechMatchError
+from matching.fields import field_code_list
+from matching.regions import parse_region
+from matching.vocab import CooperationMode, Maturity, parse_value
 
-__all__ = ["MatchFilters"]
+__all__ = ["FilterError", "MatchFilters", "parse_filters"]
 
 
 @dataclass(frozen=True)
@@ -65,3 +70,65 @@ class MatchFilters:
             for key, value in self.__dict__.items()
             if value not in (None, frozenset())
         }
+
+
+class FilterError(TechMatchError):
+    """A filter value that cannot be read; ``field`` names the filter as the CLI option and the
+    API query parameter spell it (``field``, ``province``, ``maturity``, ``min_trl`` ...)."""
+
+    def __init__(self, field: str, reason: str) -> None:
+        super().__init__(f"筛选条件「{field}」有误：{reason}")
+        self.field = field
+        self.reason = reason
+
+
+def _read(name: str, texts: Iterable[str], read: Callable[[str], str]) -> frozenset[str]:
+    values = set()
+    for text in texts:
+        if not text.strip():
+            continue
+        try:
+            values.add(read(text.strip()))
+        except ValueError as error:
+            raise FilterError(name, str(error)) from None
+    return frozenset(values)
+
+
+def _province(text: str) -> str:
+    try:
+        province = parse_region(text).province
+    except ValueError:
+        province = ""
+    if not province:
+        raise ValueError(f"「{text}」不是省级行政区名称，如：安徽省")
+    return province
+
+
+def parse_filters(
+    fields: Iterable[str] = (),
+    provinces: Iterable[str] = (),
+    cities: Iterable[str] = (),
+    maturities: Iterable[str] = (),
+    min_trl: int | None = None,
+    cooperation_modes: Iterable[str] = (),
+    deadline_after: dt.date | None = None,
+) -> MatchFilters:
+    """Filters from typed values: fields as GB/T 13745 codes or names, provinces with or
+    without their suffix (安徽 / 安徽省), maturities and cooperation modes as Chinese labels
+    or values, ``min_trl`` 1-9. Blank values are ignored. Raises ``FilterError`` naming the
+    first filter that cannot be read."""
+    if min_trl is not None and not 1 <= min_trl <= 9:
+        raise FilterError("min_trl", "技术就绪度应在 1 到 9 之间")
+    return MatchFilters(
+        fields=_read("field", fields, field_code_list().parse),
+        provinces=_read("province", provinces, _province),
+        cities=_read("city", cities, str),
+        maturities=_read("maturity", maturities, lambda text: parse_value(Maturity, text).value),
+        min_trl=min_trl,
+        cooperation_modes=_read(
+            "cooperation_mode",
+            cooperation_modes,
+            lambda text: parse_value(CooperationMode, text).value,
+        ),
+        deadline_after=deadline_after,
+    )

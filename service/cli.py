@@ -19,8 +19,11 @@ from matching.store.database import Database
 from matching.templates import TEMPLATE_NAMES, write_template
 from service.commands.assign import assign
 from service.commands.bench import bench_app
+from service.commands.feedback import feedback_app
 from service.commands.match import match_app
+from service.commands.ranker import ranker_app
 from service.commands.schedule import schedule
+from service.commands.users import apikey_app, user_app
 
 __all__ = ["app", "main"]
 
@@ -35,6 +38,10 @@ app.add_typer(db_app, name="db")
 app.add_typer(demo_app, name="demo")
 app.add_typer(bench_app, name="bench")
 app.add_typer(match_app, name="match")
+app.add_typer(ranker_app, name="ranker")
+app.add_typer(user_app, name="user")
+app.add_typer(apikey_app, name="apikey")
+app.add_typer(feedback_app, name="feedback")
 app.command("assign")(assign)
 app.command("schedule")(schedule)
 

@@ -15,11 +15,21 @@ from sqlalchemy.orm import Session
 from matching.store.models import (
     ApiKey,
     ChangeRecord,
+    EvaluationRound,
+    Event,
+    EventMeeting,
+    EventParticipant,
+    EventRequest,
     Expert,
     Feedback,
     Need,
     Organization,
     Result,
+    ReviewAssignment,
+    ReviewForm,
+    RoundExpert,
+    RoundItem,
+    RoundOverride,
     User,
     utc_now,
 )
@@ -34,6 +44,16 @@ TRACKED: dict[type[Any], str] = {
     Feedback: "feedback",
     User: "user",
     ApiKey: "api_key",
+    EvaluationRound: "evaluation_round",
+    RoundItem: "round_item",
+    RoundExpert: "round_expert",
+    RoundOverride: "round_override",
+    ReviewAssignment: "review_assignment",
+    ReviewForm: "review_form",
+    Event: "event",
+    EventParticipant: "event_participant",
+    EventRequest: "event_request",
+    EventMeeting: "event_meeting",
 }
 # Secrets never reach the change log: only the fact that they changed.
 _SECRET = {"password_hash", "key_hash"}

@@ -23,11 +23,21 @@ __all__ = [
     "ApiKey",
     "Base",
     "ChangeRecord",
+    "EvaluationRound",
+    "Event",
+    "EventMeeting",
+    "EventParticipant",
+    "EventRequest",
     "Expert",
     "Feedback",
     "Need",
     "Organization",
     "Result",
+    "ReviewAssignment",
+    "ReviewForm",
+    "RoundExpert",
+    "RoundItem",
+    "RoundOverride",
     "User",
     "utc_now",
 ]
@@ -229,3 +239,217 @@ class ApiKey(Base):
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utc_now)
     last_used_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), default=None)
     revoked_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), default=None)
+
+
+class EvaluationRound(Timestamped, Base):
+    """An evaluation round (评比批次): items scored by a pool of experts on one form ``template``
+    (the JSON of ``matching.evaluation_form``). ``status`` is draft, open or closed; ``options``
+    holds the aggregation policy (veto quorum, normalisation, tiers)."""
+
+    __tablename__ = "evaluation_rounds"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    description: Mapped[str] = mapped_column(Text, default="")
+    template: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    reviewers_per_item: Mapped[int] = mapped_column(Integer, default=5)
+    max_load: Mapped[int] = mapped_column(Integer, default=10)
+    min_load: Mapped[int] = mapped_column(Integer, default=0)
+    deadline: Mapped[dt.date | None] = mapped_column(Date, default=None)
+    status: Mapped[str] = mapped_column(String(16), default="draft", index=True)
+    options: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    created_by: Mapped[str] = mapped_column(String(128), default="")
+
+
+class RoundItem(Timestamped, Base):
+    """A need or a result to be scored in a round. ``co_applicants`` names the people or bodies
+    that applied with it (an expert among them is in conflict)."""
+
+    __tablename__ = "round_items"
+    __table_args__ = (
+        Index("ux_round_items_need", "round_id", "need_id", unique=True),
+        Index("ux_round_items_result", "round_id", "result_id", unique=True),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    round_id: Mapped[int] = mapped_column(ForeignKey("evaluation_rounds.id"), index=True)
+    need_id: Mapped[int | None] = mapped_column(ForeignKey("needs.id"), default=None)
+    result_id: Mapped[int | None] = mapped_column(ForeignKey("results.id"), default=None)
+    co_applicants: Mapped[list[str]] = mapped_column(default=list)
+
+    need: Mapped[Need | None] = relationship(lazy="joined")
+    result: Mapped[Result | None] = relationship(lazy="joined")
+
+
+class RoundExpert(Timestamped, Base):
+    """An expert in a round's pool; ``max_load`` overrides the round's; ``status`` is active or
+    withdrawn."""
+
+    __tablename__ = "round_experts"
+    __table_args__ = (Index("ux_round_experts", "round_id", "expert_id", unique=True),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    round_id: Mapped[int] = mapped_column(ForeignKey("evaluation_rounds.id"), index=True)
+    expert_id: Mapped[int] = mapped_column(ForeignKey("experts.id"))
+    max_load: Mapped[int | None] = mapped_column(Integer, default=None)
+    status: Mapped[str] = mapped_column(String(16), default="active")
+    withdrawn_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), default=None)
+    withdraw_reason: Mapped[str] = mapped_column(Text, default="")
+
+    expert: Mapped[Expert] = relationship(lazy="joined")
+
+
+class RoundOverride(Timestamped, Base):
+    """A manual decision on one pair: ``kind`` force (must review) or forbid (must not)."""
+
+    __tablename__ = "round_overrides"
+    __table_args__ = (Index("ux_round_overrides", "item_id", "expert_id", unique=True),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    round_id: Mapped[int] = mapped_column(ForeignKey("evaluation_rounds.id"), index=True)
+    item_id: Mapped[int] = mapped_column(ForeignKey("round_items.id"))
+    expert_id: Mapped[int] = mapped_column(ForeignKey("experts.id"))
+    kind: Mapped[str] = mapped_column(String(8))
+    reason: Mapped[str] = mapped_column(Text, default="")
+
+
+class ReviewAssignment(Timestamped, Base):
+    """An expert asked to review an item. ``affinity`` is the matching score (0-1); ``source``
+    is solver, forced or reassigned; ``active`` is false once the expert has withdrawn."""
+
+    __tablename__ = "review_assignments"
+    __table_args__ = (Index("ux_review_assignments", "item_id", "expert_id", unique=True),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    round_id: Mapped[int] = mapped_column(ForeignKey("evaluation_rounds.id"), index=True)
+    item_id: Mapped[int] = mapped_column(ForeignKey("round_items.id"))
+    expert_id: Mapped[int] = mapped_column(ForeignKey("experts.id"), index=True)
+    affinity: Mapped[float] = mapped_column(Float, default=0.0)
+    source: Mapped[str] = mapped_column(String(16), default="solver")
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+
+
+class ReviewForm(Timestamped, Base):
+    """One expert's form for one item: ``answers`` is the ``FormResponse`` as JSON; ``status``
+    is draft or submitted (then locked); ``total`` is the weighted total (0-100 points) once
+    submitted (None for a declared conflict); ``source`` is web or paper. An admin's reopening
+    counts in ``reopen_count`` with its ``reopen_reason``."""
+
+    __tablename__ = "review_forms"
+    __table_args__ = (Index("ux_review_forms", "item_id", "expert_id", unique=True),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    round_id: Mapped[int] = mapped_column(ForeignKey("evaluation_rounds.id"), index=True)
+    item_id: Mapped[int] = mapped_column(ForeignKey("round_items.id"))
+    expert_id: Mapped[int] = mapped_column(ForeignKey("experts.id"), index=True)
+    status: Mapped[str] = mapped_column(String(16), default="draft")
+    answers: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    total: Mapped[float | None] = mapped_column(Float, default=None)
+    source: Mapped[str] = mapped_column(String(8), default="web")
+    submitted_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), default=None)
+    reopen_count: Mapped[int] = mapped_column(Integer, default=0)
+    reopen_reason: Mapped[str] = mapped_column(Text, default="")
+
+
+class Event(Timestamped, Base):
+    """A matchmaking event (成果推介对接会) on ``date`` at ``venue``: ``slots`` time slots of
+    ``slot_minutes`` minutes from ``start`` ("HH:MM"), ``tables`` tables. ``max_meetings`` is
+    each participant's most meetings unless their own says otherwise (None: only the slots
+    limit). ``status`` is planning, scheduled or held (outcomes recorded: the plan is frozen);
+    ``schedule`` holds the last solver run (solver, status, proof, seconds, counts)."""
+
+    __tablename__ = "events"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    description: Mapped[str] = mapped_column(Text, default="")
+    venue: Mapped[str] = mapped_column(String(200), default="")
+    date: Mapped[dt.date] = mapped_column(Date, index=True)
+    start: Mapped[str] = mapped_column(String(5), default="09:00")
+    slot_minutes: Mapped[int] = mapped_column(Integer, default=20)
+    slots: Mapped[int] = mapped_column(Integer)
+    tables: Mapped[int] = mapped_column(Integer)
+    max_meetings: Mapped[int | None] = mapped_column(Integer, default=None)
+    status: Mapped[str] = mapped_column(String(16), default="planning", index=True)
+    schedule: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    created_by: Mapped[str] = mapped_column(String(128), default="")
+
+
+class EventParticipant(Timestamped, Base):
+    """An enterprise (``kind`` enterprise, bringing ``need_ids``) or a research team (``kind``
+    team, bringing ``result_ids``) of ``organization_id`` at an event. ``available`` holds the
+    slot numbers (1-based) they can meet in, None for all; ``max_meetings`` None for the event's
+    default."""
+
+    __tablename__ = "event_participants"
+    __table_args__ = (Index("ux_event_participants", "event_id", "kind", "name", unique=True),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    event_id: Mapped[int] = mapped_column(ForeignKey("events.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    organization_id: Mapped[int] = mapped_column(ForeignKey("organizations.id"), index=True)
+    name: Mapped[str] = mapped_column(String(200))
+    need_ids: Mapped[list[int]] = mapped_column(JSON, default=list)
+    result_ids: Mapped[list[int]] = mapped_column(JSON, default=list)
+    available: Mapped[list[int] | None] = mapped_column(JSON(none_as_null=True), default=None)
+    max_meetings: Mapped[int | None] = mapped_column(Integer, default=None)
+    contact_name: Mapped[str] = mapped_column(String(64), default="")
+    contact_phone: Mapped[str] = mapped_column(String(32), default="")
+
+    organization: Mapped[Organization] = relationship(lazy="joined")
+
+
+class EventRequest(Timestamped, Base):
+    """A participant asks to meet another one of the other side (A wants to meet B)."""
+
+    __tablename__ = "event_requests"
+    __table_args__ = (Index("ux_event_requests", "requester_id", "target_id", unique=True),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    event_id: Mapped[int] = mapped_column(ForeignKey("events.id"), index=True)
+    requester_id: Mapped[int] = mapped_column(ForeignKey("event_participants.id"))
+    target_id: Mapped[int] = mapped_column(ForeignKey("event_participants.id"), index=True)
+    note: Mapped[str] = mapped_column(Text, default="")
+    created_by: Mapped[str] = mapped_column(String(128), default="")
+
+
+class EventMeeting(Timestamped, Base):
+    """A candidate meeting of an enterprise and a team about ``need_id`` and ``result_id``.
+
+    ``source`` is request, proposal or organiser; ``priority`` mutual, one_sided or proposed;
+    ``score`` combines ``enterprise_score`` and ``team_score`` (the engine's fused scores of
+    the two directions); ``decision`` pending, accepted or rejected. After scheduling: ``slot``
+    and ``table_number`` (1-based), or ``unplaced_code`` and ``unplaced_reason``. After the
+    event: ``attendance`` held or no_show, ``follow_up``, ``intention`` (none, interested,
+    negotiating, signed), ``amount`` (万元, when signed), ``outcome_reason`` (a reject reason
+    with intention none) and ``feedback_ids`` (the feedback events the outcome wrote)."""
+
+    __tablename__ = "event_meetings"
+    __table_args__ = (
+        Index("ux_event_meetings", "event_id", "enterprise_id", "team_id", unique=True),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    event_id: Mapped[int] = mapped_column(ForeignKey("events.id"), index=True)
+    enterprise_id: Mapped[int] = mapped_column(ForeignKey("event_participants.id"))
+    team_id: Mapped[int] = mapped_column(ForeignKey("event_participants.id"), index=True)
+    need_id: Mapped[int | None] = mapped_column(ForeignKey("needs.id"), default=None)
+    result_id: Mapped[int | None] = mapped_column(ForeignKey("results.id"), default=None)
+    source: Mapped[str] = mapped_column(String(16), default="proposal")
+    priority: Mapped[str] = mapped_column(String(16), default="proposed")
+    score: Mapped[float] = mapped_column(Float, default=0.0)
+    enterprise_score: Mapped[float] = mapped_column(Float, default=0.0)
+    team_score: Mapped[float] = mapped_column(Float, default=0.0)
+    decision: Mapped[str] = mapped_column(String(16), default="pending")
+    slot: Mapped[int | None] = mapped_column(Integer, default=None)
+    table_number: Mapped[int | None] = mapped_column(Integer, default=None)
+    unplaced_code: Mapped[str | None] = mapped_column(String(24), default=None)
+    unplaced_reason: Mapped[str] = mapped_column(Text, default="")
+    attendance: Mapped[str | None] = mapped_column(String(16), default=None)
+    follow_up: Mapped[bool] = mapped_column(Boolean, default=False)
+    intention: Mapped[str | None] = mapped_column(String(16), default=None)
+    amount: Mapped[float | None] = mapped_column(Float, default=None)
+    outcome_reason: Mapped[str | None] = mapped_column(String(16), default=None)
+    outcome_note: Mapped[str] = mapped_column(Text, default="")
+    outcome_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), default=None)
+    feedback_ids: Mapped[list[int]] = mapped_column(JSON, default=list)

@@ -175,3 +175,43 @@ def bench_import(
     result = run_import_benchmark(rows, repeats)
     typer.echo(f"techmatch bench import --rows {rows} --repeats {repeats}")
     typer.echo(result.markdown())
+
+
+@bench_app.command("api")
+def bench_api(
+    clients: Annotated[str, typer.Option(help="并发客户端数，逗号分隔")] = "2,8,32",
+    seconds: Annotated[float, typer.Option(min=1, help="每档持续秒数")] = 20,
+    data_dir: Annotated[
+        Path | None, typer.Option(help="服务的数据目录（默认 <数据目录>/bench-api，复用索引）")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="以 JSON 输出")] = False,
+) -> None:
+    """Start the server on loopback over the demo corpus and drive need → results with N
+    concurrent clients: p50/p95 latency, requests/s and errors per level."""
+    from matching.benchmarks.api_load import api_load, markdown
+
+    settings = Settings()
+    bench_settings = settings.model_copy(
+        update={
+            "data_dir": data_dir or settings.data_dir / "bench-api",
+            "database_url": None,
+            "models_dir": settings.resolved_models_dir,
+        }
+    )
+    levels = [int(level) for level in clients.split(",") if level.strip()]
+
+    def progress(message: str) -> None:
+        typer.echo(message, err=True)
+
+    report = api_load(bench_settings, levels, seconds, progress)
+    if as_json:
+        typer.echo(json.dumps(report, ensure_ascii=False, indent=1))
+        return
+    typer.echo(f"techmatch bench api --clients {clients} --seconds {seconds:g}")
+    typer.echo(f"{report['endpoint']}, {report['needs']} needs, {report['cpus']} CPUs")
+    typer.echo(markdown(report))
+    for level in report["levels"]:
+        for sample in level["error_samples"]:
+            typer.echo(f"error ({level['clients']} clients): {sample}", err=True)
+    if any(level["errors"] for level in report["levels"]):
+        raise typer.Exit(1)

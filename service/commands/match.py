@@ -36,20 +36,17 @@ def _filters(
     maturity: list[str] | None,
     min_trl: int | None,
 ) -> Any:
-    from matching.fields import field_code_list
-    from matching.filters import MatchFilters
-    from matching.vocab import Maturity, parse_value
+    from matching.filters import FilterError, parse_filters
 
-    codes = field_code_list()
     try:
-        return MatchFilters(
-            fields=frozenset(codes.parse(f) for f in fields or []),
-            provinces=frozenset(province or []),
-            maturities=frozenset(parse_value(Maturity, m).value for m in maturity or []),
+        return parse_filters(
+            fields=fields or [],
+            provinces=province or [],
+            maturities=maturity or [],
             min_trl=min_trl,
         )
-    except ValueError as error:  # a field or maturity nobody knows: say which, no traceback
-        typer.echo(f"筛选条件有误：{error}", err=True)
+    except FilterError as error:  # a field or maturity nobody knows: say which, no traceback
+        typer.echo(str(error), err=True)
         raise typer.Exit(2) from error
 
 

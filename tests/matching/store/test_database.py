@@ -27,6 +27,16 @@ DOMAIN_TABLES = {
     "feedback",
     "users",
     "api_keys",
+    "evaluation_rounds",
+    "round_items",
+    "round_experts",
+    "round_overrides",
+    "review_assignments",
+    "review_forms",
+    "events",
+    "event_participants",
+    "event_requests",
+    "event_meetings",
 }
 ENTITIES = ("needs", "results", "experts")
 
