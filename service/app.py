@@ -22,6 +22,7 @@ from service.routes import (
     health,
     home,
     matches,
+    ranker,
     records,
     transfer,
 )
@@ -62,7 +63,17 @@ def create_app(
     app.state.login_limiter = auth.LoginLimiter()
     install_problem_handlers(app)
     app.include_router(auth.router)
-    for module in (records, transfer, matches, feedback, audit, committee, events, dashboard):
+    for module in (
+        records,
+        transfer,
+        matches,
+        feedback,
+        ranker,
+        audit,
+        committee,
+        events,
+        dashboard,
+    ):
         app.include_router(module.router)
     app.include_router(health.router)
     app.include_router(home.router)
