@@ -37,6 +37,9 @@ bench: $(STAMP)
 		$(BIN)/techmatch bench quality --corpus $(CSL_BENCH)/corpus.jsonl \
 			--queries $(CSL_BENCH)/queries.jsonl --qrels $(CSL_BENCH)/qrels/dev.tsv; \
 	else echo "skipping bench quality: $(CSL_BENCH) not found (set CSL_BENCH=...)"; fi
+	@if [ -d "$(CSL_BENCH)" ]; then \
+		CSL_BENCH=$(CSL_BENCH) $(BIN)/python -m matching.benchmarks.notebook notebooks/ranking.ipynb; \
+	else echo "skipping notebooks/ranking.ipynb: $(CSL_BENCH) not found"; fi
 	$(BIN)/techmatch bench speed
 	$(BIN)/techmatch bench assign
 	$(BIN)/techmatch bench schedule
