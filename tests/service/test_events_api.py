@@ -24,6 +24,7 @@ from tests.matching.event_world import World, engine_store, seed
 from tests.service.conftest import PASSWORD, login_headers
 
 API = "/api/v1/events"
+ROOT = "(the collection)"  # a path meaning /api/v1/events itself
 EVENT = {
     "name": "铜陵市科技成果推介对接会",
     "date": "2026-05-20",
@@ -106,7 +107,7 @@ class Scene:
         self.firms, self.teams = ids[:3], ids[3:]
 
     def call(self, role: str, method: str, path: str, body: Any = None) -> Any:
-        url = f"{API}/{self.event}{path}" if path != "" else API
+        url = API if path == ROOT else f"{API}/{self.event}{path}"
         return self.client.request(method, url, json=body, headers=self.users[role])
 
 
@@ -118,7 +119,7 @@ def scene(shared: Shared) -> Scene:
 def test_the_whole_flow(scene: Scene, shared: Shared) -> None:
     organiser = "organiser"
     (e0, e1, e2), (t0, t1, t2) = scene.firms, scene.teams
-    shown = scene.call(organiser, "GET", "/")
+    shown = scene.call(organiser, "GET", "")
     assert shown.status_code == 200 and shown.json()["enterprises"] == 3
     assert shown.json()["slot_times"][0] == "09:00–09:20"
     availability = {"available": [1, 2], "max_meetings": 1}
@@ -188,7 +189,7 @@ def test_outputs_as_files(scene: Scene) -> None:
 # --- every endpoint × role --------------------------------------------------------------------
 
 ORGANISER_ONLY = [
-    ("POST", "", EVENT),
+    ("POST", ROOT, EVENT),
     ("POST", "/participants", {"kind": "enterprise", "needs": ["XQ-0-0"], "name": "另一家"}),
     ("PUT", "/participants/{t0}/availability", {"available": [1, 2, 3]}),
     ("POST", "/proposals", {}),
@@ -202,7 +203,8 @@ ORGANISER_ONLY = [
     ("GET", "/outcomes", None),
 ]
 MEMBERS = [
-    ("GET", "/", None),
+    ("GET", ROOT, None),
+    ("GET", "", None),
     ("GET", "/participants", None),
     ("POST", "/requests", {"requester": "{e0}", "target": "{t1}"}),
     ("GET", "/agendas", None),
@@ -246,7 +248,7 @@ def test_participants_see_only_their_own(scene: Scene) -> None:
             response = scene.call(role, method, *_fill(scene, path, body))
             assert response.status_code == 403, (role, path, response.text)
     assert scene.client.get(API, headers=scene.users["outsider"]).json() == []
-    assert scene.event in [e["id"] for e in scene.call("enterprise", "GET", "").json()]
+    assert scene.event in [e["id"] for e in scene.call("enterprise", "GET", ROOT).json()]
     people = scene.call("enterprise", "GET", "/participants").json()
     assert len(people) == 6 and {p["contact_phone"] for p in people} == {""}
     staff_view = scene.call("staff", "GET", "/participants").json()
@@ -262,9 +264,9 @@ def test_participants_see_only_their_own(scene: Scene) -> None:
 def test_errors_are_problems_in_chinese(scene: Scene) -> None:
     missing = scene.client.get(f"{API}/999", headers=scene.users["organiser"])
     assert missing.status_code == 404 and "找不到对接会" in missing.json()["detail"]
-    bad = scene.call("organiser", "POST", "", {**EVENT, "slots": 0})
+    bad = scene.call("organiser", "POST", ROOT, {**EVENT, "slots": 0})
     assert bad.status_code == 422 and bad.json()["errors"][0]["field"] == "slots"
-    late = scene.call("organiser", "POST", "", {**EVENT, "start": "23:30"})
+    late = scene.call("organiser", "POST", ROOT, {**EVENT, "start": "23:30"})
     assert late.status_code == 422 and "超出当天" in late.json()["detail"]
     foreign = scene.call(
         "organiser", "POST", "/participants", {"kind": "team", "results": ["XQ-0-0"]}
