@@ -57,6 +57,7 @@ __all__ = [
     "round_template",
     "round_view",
     "update_round",
+    "utc",
 ]
 
 ItemKind = Literal["need", "result"]
@@ -128,6 +129,11 @@ class ItemView:
 
 
 # ---- helpers shared by the committee modules ----------------------------------------------------
+
+
+def utc(moment: dt.datetime) -> dt.datetime:
+    """An aware UTC time (SQLite gives back naive times; the store writes only UTC)."""
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=dt.UTC)
 
 
 def get_round(session: Session, round_id: int) -> EvaluationRound:
@@ -324,7 +330,7 @@ def round_view(session: Session, round_id: int) -> RoundView:
         n_experts=count(RoundExpert, RoundExpert.status == "active"),
         n_assignments=count(ReviewAssignment, ReviewAssignment.active.is_(True)),
         created_by=evaluation_round.created_by,
-        created_at=evaluation_round.created_at,
+        created_at=utc(evaluation_round.created_at),
     )
 
 

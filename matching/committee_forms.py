@@ -22,6 +22,7 @@ from matching.committee import (
     get_round,
     item_view,
     round_template,
+    utc,
 )
 from matching.errors import TechMatchError
 from matching.evaluation_form import (
@@ -148,7 +149,7 @@ def form_view(
         answers=answers,
         total=form.total if form is not None else None,
         source=form.source if form is not None else "",
-        submitted_at=form.submitted_at if form is not None else None,
+        submitted_at=utc(form.submitted_at) if form and form.submitted_at else None,
         reopen_count=form.reopen_count if form is not None else 0,
         to_complete=missing,
     )
@@ -211,7 +212,7 @@ def my_assignments(session: Session, round_id: int, expert_id: int) -> list[MyAs
                 item=item_view(item),
                 affinity=row.affinity,
                 form_status=form.status if form is not None else "not_started",
-                submitted_at=form.submitted_at if form is not None else None,
+                submitted_at=utc(form.submitted_at) if form and form.submitted_at else None,
             )
         )
     return mine

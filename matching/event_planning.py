@@ -305,18 +305,18 @@ def decide(session: Session, event_id: int, decisions: Decisions) -> list[EventM
     unknown = (set(decisions.accept) | set(decisions.reject)) - set(rows)
     if unknown:
         raise EventError(f"本场对接会没有以下会谈：{'、'.join(map(str, sorted(unknown)))}")
-    open_for_planning(session, event)
-    changed: dict[int, EventMeeting] = {}
     wanted = {i: Decision.ACCEPTED for i in decisions.accept}
     wanted |= {i: Decision.REJECTED for i in decisions.reject}
     if decisions.accept_all_proposals:
         for row in rows.values():
             if row.decision == Decision.PENDING and row.id not in wanted:
                 wanted[row.id] = Decision.ACCEPTED
-    for meeting_id, decision in wanted.items():
-        if rows[meeting_id].decision != decision:
-            rows[meeting_id].decision = decision.value
-            changed[meeting_id] = rows[meeting_id]
+    changed = {i: rows[i] for i, decision in wanted.items() if rows[i].decision != decision}
+    if not (changed or decisions.add):
+        return []  # nothing to do: the schedule stands
+    open_for_planning(session, event)
+    for meeting_id, row in changed.items():
+        row.decision = wanted[meeting_id].value
     new = []
     for added in decisions.add:
         row = _added_row(session, event_id, added)

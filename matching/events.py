@@ -4,7 +4,8 @@ availability and limits, and their requests (A wants to meet B).
 An enterprise comes with its needs, a research team with its results. Every request becomes a
 candidate meeting at once (mutual when both sides asked); the engine's proposals, the
 organisers' decisions and the schedule are in ``matching.event_planning``, the agendas in
-``matching.event_outputs``, the outcomes in ``matching.event_outcomes``.
+``matching.event_outputs``, the outcomes in ``matching.event_outcomes``, the JSON views in
+``matching.event_views``.
 
 A change to participants, requests or decisions after scheduling clears the schedule (the
 event goes back to planning); once outcomes are recorded the plan is frozen.

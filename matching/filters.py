@@ -23,7 +23,9 @@ class MatchFilters:
     ``fields``: any shared GB/T 13745 code; ``provinces`` / ``cities``: exact names;
     ``maturities``: result stages (research/lab/pilot/industrial); ``min_trl``: at least this
     readiness level; ``cooperation_modes``: any shared mode; ``statuses``: allowed statuses
-    (default: the corpus's active ones); ``deadline_after``: needs open at least until then.
+    (default: the corpus's active ones); ``deadline_after``: needs open at least until then;
+    ``organizations``: ids of the owning organizations (a need's enterprise, a result's
+    institution, an expert's employer).
     """
 
     fields: frozenset[str] = field(default_factory=frozenset)
@@ -34,6 +36,7 @@ class MatchFilters:
     cooperation_modes: frozenset[str] = field(default_factory=frozenset)
     statuses: frozenset[str] = field(default_factory=frozenset)
     deadline_after: dt.date | None = None
+    organizations: frozenset[int] = field(default_factory=frozenset)
 
     @property
     def empty(self) -> bool:
@@ -51,6 +54,7 @@ class MatchFilters:
             not self.statuses or facets.status in self.statuses,
             self.deadline_after is None
             or (facets.deadline is not None and facets.deadline >= self.deadline_after),
+            not self.organizations or facets.organization_id in self.organizations,
         )
         return all(checks)
 

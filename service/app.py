@@ -26,6 +26,7 @@ from service.routes import (
     records,
     transfer,
 )
+from service.web import install_web
 
 __all__ = ["create_app"]
 
@@ -46,6 +47,7 @@ def create_app(
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         yield
+        app.state.jobs.shutdown()
         if app.state.engine is not None:
             app.state.engine.save()
         if database is None:
@@ -77,4 +79,5 @@ def create_app(
         app.include_router(module.router)
     app.include_router(health.router)
     app.include_router(home.router)
+    install_web(app)
     return app

@@ -33,6 +33,7 @@ __all__ = [
     "ExpertId",
     "ItemId",
     "OrganiserDep",
+    "ReaderDep",
     "RoundId",
     "committee_errors",
     "expert_id_of",
@@ -48,6 +49,8 @@ ExpertId = Annotated[int, Path(ge=1, le=MAX_ID, description="专家 ID")]
 
 OrganiserDep = Annotated[Principal, Depends(require_roles(Role.STAFF, Role.ORGANISER))]
 ExpertDep = Annotated[Principal, Depends(require_roles(Role.EXPERT))]
+# Organisers, and experts (who then see only their own round, forms or paper forms).
+ReaderDep = Annotated[Principal, Depends(require_roles(Role.STAFF, Role.ORGANISER, Role.EXPERT))]
 AdminDep = Annotated[Principal, Depends(require_roles())]
 
 

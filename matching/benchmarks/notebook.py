@@ -9,6 +9,8 @@ from pathlib import Path
 import nbformat
 from nbclient import NotebookClient
 
+__all__ = ["execute"]
+
 
 def execute(path: Path, timeout: int = 3600) -> None:
     notebook = nbformat.read(path, as_version=4)  # type: ignore[no-untyped-call]

@@ -93,8 +93,8 @@ class FeedbackOut(BaseModel):
 class FeedbackPage(BaseModel):
     items: list[FeedbackOut]
     total: int
-    limit: int
-    offset: int
+    page: int
+    page_size: int
 
 
 class FeedbackSummaryOut(BaseModel):
@@ -161,18 +161,18 @@ def get_feedback(
     need: Annotated[str | None, Query(description="需求 ID 或编号")] = None,
     result: Annotated[str | None, Query(description="成果 ID 或编号")] = None,
     action: Annotated[str | None, Query(description="反馈类型（中文或英文值）")] = None,
-    limit: Annotated[int, Query(ge=1, le=200, description="每页条数")] = 50,
-    offset: Annotated[int, Query(ge=0, le=1_000_000_000, description="跳过条数")] = 0,
+    page: Annotated[int, Query(ge=1, le=1_000_000, description="页码，从 1 开始")] = 1,
+    page_size: Annotated[int, Query(ge=1, le=200, description="每页条数")] = 50,
 ) -> Any:
     with database.session(principal.actor) as session:
         try:
             total = count_feedback(session, need, result, action)
-            events = list_feedback(session, need, result, action, limit, offset)
+            offset = (page - 1) * page_size
+            events = list_feedback(session, need, result, action, page_size, offset)
         except FeedbackError as error:
             raise _invalid(error) from None
-        return FeedbackPage(
-            items=[_out(e) for e in events], total=total, limit=limit, offset=offset
-        )
+        items = [_out(event) for event in events]
+        return FeedbackPage(items=items, total=total, page=page, page_size=page_size)
 
 
 @router.get("/summary", response_model=FeedbackSummaryOut, summary="反馈汇总")

@@ -1,13 +1,16 @@
 """Match lists: need → results, need → experts, similar needs, result → needs, free text →
 results (``matching.engine.MatchingEngine``), each with explanations and component scores.
 
-Staff, organisers and admins see every list. An enterprise user sees the lists of its own needs
-(another enterprise's need is "not found"), a university user those of its own results; both
-may search by text; neither ever sees another organization's contact data.
+Staff, organisers and admins see every list. An enterprise user sees the results for its own
+needs and, as similar needs, only its own (another enterprise's need is "not found"); a
+university user sees the needs its own results fit. Both may search by text; neither sees
+experts (as in the records API), nor another organization's contact data, nor the enterprise
+behind another's confidential need.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from typing import Annotated, Any
 
@@ -81,6 +84,7 @@ def get_engine(request: Request) -> MatchingEngine:
 
 
 EngineDep = Annotated[MatchingEngine, Depends(get_engine)]
+Centre = Annotated[Principal, Depends(require_roles(Role.STAFF, Role.ORGANISER))]
 NeedLists = Annotated[
     Principal, Depends(require_roles(Role.STAFF, Role.ORGANISER, Role.ENTERPRISE))
 ]
@@ -217,7 +221,7 @@ def need_results(
 )
 def need_experts(
     need: str,
-    principal: NeedLists,
+    principal: Centre,
     database: DatabaseDep,
     engine: EngineDep,
     filters: ExpertFilters,
@@ -239,6 +243,9 @@ def similar_needs(
     top: Top = 10,
 ) -> Any:
     need_id = _own_need(database, principal, need)
+    if principal.role == Role.ENTERPRISE:  # its own needs only: possible duplicates
+        own = frozenset({principal.organization_id or 0})
+        filters = dataclasses.replace(filters, organizations=own)
     return _answer(database, principal, engine.similar_needs(need_id, top, filters))
 
 

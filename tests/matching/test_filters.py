@@ -58,3 +58,53 @@ def test_filters_combine_and_serialise() -> None:
     both = MatchFilters(fields=frozenset({"450", "610"}), min_trl=7)
     assert both.allowed(FACETS) == {3}
     assert both.as_dict() == {"fields": ["450", "610"], "min_trl": 7}
+
+
+def test_organization_filter() -> None:
+    assert MatchFilters(organizations=frozenset({11, 13})).allowed(FACETS) == {2, 4}
+    assert MatchFilters(organizations=frozenset({11})).as_dict() == {"organizations": [11]}
+
+
+def test_parse_filters_reads_what_people_type() -> None:
+    from matching.filters import parse_filters
+
+    parsed = parse_filters(
+        fields=["冶金工程技术", "610 环境科学技术及资源科学技术", " "],
+        provinces=["安徽", "宁夏回族自治区"],
+        cities=[" 铜陵市 "],
+        maturities=["中试", "industrial"],
+        min_trl=6,
+        cooperation_modes=["技术许可", "转让"],
+        deadline_after=dt.date(2027, 1, 1),
+    )
+    assert parsed == MatchFilters(
+        fields=frozenset({"450", "610"}),
+        provinces=frozenset({"安徽省", "宁夏回族自治区"}),
+        cities=frozenset({"铜陵市"}),
+        maturities=frozenset({"pilot", "industrial"}),
+        min_trl=6,
+        cooperation_modes=frozenset({"license", "transfer"}),
+        deadline_after=dt.date(2027, 1, 1),
+    )
+    assert parse_filters() == MatchFilters()
+
+
+def test_parse_filters_names_the_bad_filter() -> None:
+    import pytest
+
+    from matching.filters import FilterError, parse_filters
+
+    cases = [
+        ({"fields": ["炼金术"]}, "field", "不在《学科分类与代码》"),
+        ({"provinces": ["铜陵"]}, "province", "不是省级行政区名称"),
+        ({"maturities": ["成熟"]}, "maturity", "研发、小试、中试、产业化"),
+        ({"min_trl": 0}, "min_trl", "1 到 9"),
+        ({"cooperation_modes": ["赠送"]}, "cooperation_mode", "技术转让"),
+    ]
+    for kwargs, field_name, words in cases:
+        with pytest.raises(FilterError) as caught:
+            parse_filters(**kwargs)  # type: ignore[arg-type]
+        assert caught.value.field == field_name
+        assert str(caught.value).startswith(f"筛选条件「{field_name}」有误：") and words in str(
+            caught.value
+        )

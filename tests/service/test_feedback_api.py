@@ -170,11 +170,11 @@ def test_list_filters_pages_and_summary(
         assert _post(client, staff, need=need, result=result, action=action).status_code == 201
     _post(client, staff, need="XQ-1", result="CG-1", action="signed", amount=88.5)
 
-    page = client.get("/api/v1/feedback", params={"limit": 2}, headers=staff).json()
-    assert (page["total"], page["limit"], page["offset"], len(page["items"])) == (5, 2, 0, 2)
+    page = client.get("/api/v1/feedback", params={"page_size": 2}, headers=staff).json()
+    assert (page["total"], page["page"], page["page_size"], len(page["items"])) == (5, 1, 2, 2)
     assert page["items"][0]["action"] == "signed"  # newest first
-    rest = client.get("/api/v1/feedback", params={"limit": 2, "offset": 4}, headers=staff)
-    assert len(rest.json()["items"]) == 1
+    rest = client.get("/api/v1/feedback", params={"page_size": 2, "page": 3}, headers=staff)
+    assert [item["action"] for item in rest.json()["items"]] == ["shown"]
     mine = client.get(
         "/api/v1/feedback", params={"need": "XQ-1", "action": "已展示"}, headers=staff
     )
@@ -184,7 +184,7 @@ def test_list_filters_pages_and_summary(
 
     bad = client.get("/api/v1/feedback", params={"action": "点赞"}, headers=staff)
     assert _problem(bad, 422)["errors"][0]["field"] == "action"
-    _problem(client.get("/api/v1/feedback", params={"limit": 0}, headers=staff), 422)
+    _problem(client.get("/api/v1/feedback", params={"page": 0}, headers=staff), 422)
     _problem(client.get("/api/v1/feedback", params={"need": "XQ-404"}, headers=staff), 404)
 
     summary = client.get("/api/v1/feedback/summary", headers=staff).json()

@@ -2,7 +2,9 @@
 demo, fuzzed from its own ``/openapi.json`` as an admin (X-API-Key). Fails on any 5xx answer
 and on any answer that does not match the schema the operation declares.
 
-Bounded: a few examples per operation (``MAX_EXAMPLES``), no shrinking, and a hard time limit.
+Bounded: the schema's examples and a few generated cases per operation (``MAX_EXAMPLES``,
+valid and invalid), no shrinking, one worker, and a hard time limit. The coverage phase (every
+boundary value of every parameter) is left out: it takes minutes per handful of operations.
 """
 
 from __future__ import annotations
@@ -20,8 +22,8 @@ from matching.config import Settings
 from matching.encode import Encoder
 from matching.store.database import Database
 
-MAX_EXAMPLES = 12
-TIME_LIMIT_S = 480
+MAX_EXAMPLES = 6
+TIME_LIMIT_S = 420
 CHECKS = "not_a_server_error,response_schema_conformance"
 
 
@@ -68,8 +70,10 @@ def test_no_server_errors_and_responses_match_the_schema(
         "examples,coverage,fuzzing",
         "--max-examples",
         str(MAX_EXAMPLES),
+        # One worker: with two, Python 3.11's ast module (used by Hypothesis to describe
+        # strategies) is not thread-safe and schemathesis reports its own errors.
         "--workers",
-        "2",
+        "1",
         "--seed",
         "20261128",
         "--no-shrink",
@@ -85,7 +89,10 @@ def test_no_server_errors_and_responses_match_the_schema(
             command, capture_output=True, text=True, timeout=TIME_LIMIT_S, check=False
         )
     except subprocess.TimeoutExpired as expired:
-        pytest.fail(f"schemathesis ran over {TIME_LIMIT_S} s:\n{expired.stdout!s}"[-8000:])
+        output = expired.stdout or ""
+        if isinstance(output, bytes):  # what subprocess gives on a timeout, despite text=True
+            output = output.decode(errors="replace")
+        pytest.fail(f"schemathesis ran over {TIME_LIMIT_S} s:\n{output[-8000:]}")
     if run.returncode != 0:
         log = "\n".join(
             path.read_text(errors="replace")[-6000:]
