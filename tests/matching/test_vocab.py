@@ -8,13 +8,16 @@ from matching.vocab import (
     _SYNONYMS,
     CooperationMode,
     ExpertStatus,
+    FeedbackAction,
     IpStatus,
     IpType,
     Maturity,
     NeedStatus,
     NeedType,
     OrganizationKind,
+    RejectReason,
     ResultStatus,
+    Role,
     Vocabulary,
     label_of,
     labels_of,
@@ -31,6 +34,9 @@ VOCABULARIES: list[type[Vocabulary]] = [
     CooperationMode,
     IpType,
     IpStatus,
+    FeedbackAction,
+    RejectReason,
+    Role,
 ]
 MEMBERS = [member for vocabulary in VOCABULARIES for member in vocabulary]
 
