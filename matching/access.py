@@ -48,7 +48,8 @@ def find_record(session: Session, model: type[R], key: int | str, what: str) -> 
     ``what`` names the kind in the message of ``NotFound`` ("需求", "成果", "专家")."""
     record_id = _as_id(key)
     found = session.get(model, record_id) if record_id is not None else None
-    if found is None and str(key).strip():
+    # PostgreSQL refuses text with NUL characters; no reference holds one anyway.
+    if found is None and str(key).strip() and "\x00" not in str(key):
         found = session.scalar(select(model).where(model.external_ref == str(key).strip()))
     if found is None:
         raise NotFound(f"找不到{what}「{key}」")

@@ -83,6 +83,16 @@ class Settings(BaseSettings):
     hnsw_m: int = Field(default=32, ge=4, description="HNSW graph degree (links per node).")
     hnsw_ef_construction: int = Field(default=100, ge=8, description="HNSW build breadth.")
     hnsw_ef_search: int = Field(default=128, ge=8, description="HNSW search breadth.")
+    vector_backend: Literal["faiss", "qdrant"] = Field(
+        default="faiss",
+        description="Vector index backend: faiss (in process) or qdrant (local mode, or the "
+        "Qdrant server at qdrant_url). Changing it rebuilds the vector indexes.",
+    )
+    qdrant_url: str | None = Field(
+        default=None,
+        description="URL of a Qdrant server or cluster (http://host:6333) for the qdrant "
+        "backend; None: Qdrant's local mode in process, saved under <data_dir>/indexes.",
+    )
     fusion: Literal["rrf", "weighted"] = Field(
         default="rrf",
         description="Fusion of dense and lexical candidates: rrf (reciprocal rank) or weighted.",

@@ -106,7 +106,7 @@ class CorpusIndex:
         embedded = removed = 0
         try:
             vectors, manifest = load_index(
-                self.folder, self.encoder.model_id, self.encoder.dimension
+                self.folder, self.encoder.model_id, self.encoder.dimension, self.settings
             )
         except TechMatchError as error:
             action, reason = "rebuilt", str(error)

@@ -43,7 +43,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from matching.errors import IndexCorrupt
-from matching.index import IndexManifest, write_index_files
+from matching.index import IndexManifest, check_rows, write_index_files
 
 __all__ = ["COMPACT_FRACTION", "SUBSET_LIMIT", "FaissIndex"]
 
@@ -54,7 +54,6 @@ SUBSET_LIMIT = 16_384
 _LOOKUP_LIMIT = 10_000  # larger allowed sets are matched against the id map in numpy
 _EF_CAP = 2_048  # widest HNSW breadth a filtered search may use before the exact fallback
 _CHUNK = 65_536  # vectors re-added per step when an HNSW index is compacted
-_NORM_TOLERANCE = 1e-3
 _HNSW_PARAMS = frozenset({"m", "ef_construction", "ef_search"})
 
 
@@ -138,7 +137,7 @@ class FaissIndex:
         """
         keys = np.asarray(ids, dtype=np.int64).reshape(-1)
         rows = np.ascontiguousarray(vectors, dtype=np.float32)
-        _check_rows(keys, rows, self.dimension)
+        check_rows(keys, rows, self.dimension)
         if keys.size == 0:
             return
         _, last = np.unique(keys[::-1], return_index=True)
@@ -398,17 +397,3 @@ def _new_hnsw(dimension: int, params: dict[str, int]) -> faiss.IndexIDMap:
     graph.hnsw.efConstruction = params["ef_construction"]
     graph.hnsw.efSearch = params["ef_search"]
     return faiss.IndexIDMap(graph)
-
-
-def _check_rows(keys: NDArray[np.int64], rows: NDArray[np.float32], dimension: int) -> None:
-    if rows.ndim != 2 or rows.shape != (keys.size, dimension):
-        raise ValueError(
-            f"expected {keys.size} vectors of {dimension} dimensions, got {rows.shape}"
-        )
-    if keys.size == 0:
-        return
-    if int(keys.min()) < 0:
-        raise ValueError("ids must be non-negative")
-    norms = np.linalg.norm(rows, axis=1)
-    if not np.all(np.isfinite(norms)) or float(np.abs(norms - 1).max()) > _NORM_TOLERANCE:
-        raise ValueError("vectors must be finite and L2-normalised")

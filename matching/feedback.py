@@ -71,6 +71,11 @@ class FeedbackError(TechMatchError):
         self.reason = reason
 
 
+def _text(text: str, limit: int) -> str:
+    """Trimmed and cut to ``limit`` characters, without NUL (which PostgreSQL refuses)."""
+    return text.replace("\x00", "").strip()[:limit]
+
+
 def _action(action: FeedbackAction | str) -> FeedbackAction:
     try:
         return parse_value(FeedbackAction, str(action))
@@ -132,8 +137,8 @@ def record_feedback(
         action=action.value,
         reason=reason.value if isinstance(reason, RejectReason) else None,
         amount=amount,
-        note=note.strip()[:2000],
-        ranker=ranker[:64],
+        note=_text(note, 2000),
+        ranker=_text(ranker, 64),
         rank=rank,
         actor=str(session.info.get("actor", "")),
     )

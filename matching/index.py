@@ -1,7 +1,11 @@
 """Vector index: the protocol every backend follows, its manifest, and the factory.
 
-A saved index is a folder with two files: ``vectors-<sha256 prefix>.index`` (the backend's own
-format) and ``manifest.json`` (an :class:`IndexManifest`). The manifest is written last and is
+Two backends, chosen by ``settings.vector_backend``: FAISS (:mod:`matching.faiss_index`, in
+process) and Qdrant (:mod:`matching.qdrant_index`, local mode or a Qdrant cluster).
+
+A saved FAISS index is a folder with two files: ``vectors-<sha256 prefix>.index`` (the backend's
+own format) and ``manifest.json`` (an :class:`IndexManifest`); a Qdrant one is described in its
+module. The manifest is written last and is
 the commit point: a save that fails at any step leaves the previous index and manifest in
 place, and :func:`load_index` refuses (raises) rather than serve a file that is missing,
 truncated, altered, or built for another model.
@@ -28,16 +32,21 @@ __all__ = [
     "MANIFEST_NAME",
     "IndexManifest",
     "VectorIndex",
+    "check_rows",
     "create_index",
     "file_checksum",
+    "fsync_folder",
     "index_file_name",
     "load_index",
+    "read_manifest",
     "write_index_files",
+    "write_manifest",
 ]
 
 MANIFEST_NAME = "manifest.json"
 _FORMAT = 1
 _PENDING_NAME = ".vectors.pending"
+_NORM_TOLERANCE = 1e-3
 
 
 @dataclass(frozen=True)
@@ -51,6 +60,8 @@ class IndexManifest:
     high_water: str
     kind: str
     params: dict[str, int] = field(default_factory=dict)
+    location: str = ""
+    """Where the vectors are when not in a file of the folder (a Qdrant cluster's collection)."""
 
 
 class VectorIndex(Protocol):
@@ -92,12 +103,18 @@ class VectorIndex(Protocol):
 
 
 def create_index(dimension: int, expected_size: int, settings: Settings) -> VectorIndex:
-    """An empty index with room for ``expected_size`` vectors (allocated now).
+    """An empty index of ``settings.vector_backend`` with room for ``expected_size`` vectors.
 
-    Exact (flat) up to ``settings.exact_index_limit`` vectors, HNSW above it with
-    ``settings.hnsw_m`` / ``hnsw_ef_construction`` / ``hnsw_ef_search``. The kind is fixed at
-    creation: an index that outgrows the limit stays flat until it is rebuilt.
+    FAISS: exact (flat) up to ``settings.exact_index_limit`` vectors, HNSW above it with
+    ``settings.hnsw_m`` / ``hnsw_ef_construction`` / ``hnsw_ef_search``; the room is allocated
+    now, and the kind is fixed at creation: an index that outgrows the limit stays flat until it
+    is rebuilt. Qdrant: a new collection in memory, or on ``settings.qdrant_url``.
     """
+    if settings.vector_backend == "qdrant":
+        from matching.qdrant_index import QdrantIndex
+
+        return QdrantIndex.create(dimension, settings)
+
     from matching.faiss_index import FaissIndex
 
     if expected_size <= settings.exact_index_limit:
@@ -112,22 +129,35 @@ def create_index(dimension: int, expected_size: int, settings: Settings) -> Vect
 
 
 def load_index(
-    folder: Path, expected_model_id: str, expected_dimension: int
+    folder: Path,
+    expected_model_id: str,
+    expected_dimension: int,
+    settings: Settings | None = None,
 ) -> tuple[VectorIndex, IndexManifest]:
     """The index saved in ``folder`` and its manifest, after checking both.
 
     Raises :class:`IndexMissing` when nothing was saved, :class:`IndexStale` when it was built
-    for another model or dimension, :class:`IndexCorrupt` when a file is missing, truncated,
-    altered or unreadable.
+    for another model or dimension, or (given ``settings``) by another backend or Qdrant
+    location, :class:`IndexCorrupt` when a file or collection is missing, truncated, altered or
+    unreadable. Without ``settings`` either backend loads, Qdrant in local mode.
     """
     from matching.faiss_index import FaissIndex
 
-    manifest = _read_manifest(folder)
+    manifest = read_manifest(folder)
     if manifest.model_id != expected_model_id or manifest.dimension != expected_dimension:
         raise IndexStale(
             f"向量索引由模型 {manifest.model_id}（{manifest.dimension} 维）生成，"
             f"当前模型为 {expected_model_id}（{expected_dimension} 维），需要重建"
         )
+    backend = "qdrant" if manifest.kind == "qdrant" else "faiss"
+    if settings is not None and settings.vector_backend != backend:
+        raise IndexStale(
+            f"向量索引由 {backend} 后端生成，当前配置为 {settings.vector_backend}，需要重建"
+        )
+    if backend == "qdrant":
+        from matching.qdrant_index import QdrantIndex
+
+        return QdrantIndex.read(folder, manifest, settings or Settings()), manifest
     path = folder / index_file_name(manifest.checksum)
     if not path.is_file():
         raise IndexCorrupt(f"向量索引文件缺失：{path}")
@@ -173,18 +203,24 @@ def write_index_files(
     checksum = file_checksum(pending)
     name = index_file_name(checksum)
     os.replace(pending, folder / name)
-    _fsync_folder(folder)
+    fsync_folder(folder)
     manifest = IndexManifest(model_id, dimension, count, checksum, high_water, kind, dict(params))
-    with atomic_path(folder / MANIFEST_NAME) as temp:
-        text = json.dumps({"format": _FORMAT, **asdict(manifest)}, ensure_ascii=False, indent=2)
-        temp.write_text(text, "utf-8")
+    write_manifest(folder, manifest)
     for old in folder.glob("vectors-*.index"):
         if old.name != name:
             old.unlink(missing_ok=True)
     return manifest
 
 
-def _read_manifest(folder: Path) -> IndexManifest:
+def write_manifest(folder: Path, manifest: IndexManifest) -> None:
+    """Replace the folder's manifest in one rename (the commit point of a save)."""
+    with atomic_path(folder / MANIFEST_NAME) as temp:
+        text = json.dumps({"format": _FORMAT, **asdict(manifest)}, ensure_ascii=False, indent=2)
+        temp.write_text(text, "utf-8")
+
+
+def read_manifest(folder: Path) -> IndexManifest:
+    """The folder's manifest; :class:`IndexMissing` if none, :class:`IndexCorrupt` if unreadable."""
     path = folder / MANIFEST_NAME
     if not path.is_file():
         raise IndexMissing(f"没有已保存的向量索引：{folder}")
@@ -200,7 +236,13 @@ def _read_manifest(folder: Path) -> IndexManifest:
 
 
 def _check_types(manifest: IndexManifest) -> None:
-    texts = (manifest.model_id, manifest.checksum, manifest.high_water, manifest.kind)
+    texts = (
+        manifest.model_id,
+        manifest.checksum,
+        manifest.high_water,
+        manifest.kind,
+        manifest.location,
+    )
     numbers = (manifest.dimension, manifest.count, *manifest.params.values())
     if not all(isinstance(text, str) for text in texts) or not all(
         isinstance(number, int) for number in numbers
@@ -208,7 +250,24 @@ def _check_types(manifest: IndexManifest) -> None:
         raise TypeError("field of the wrong type")
 
 
-def _fsync_folder(folder: Path) -> None:
+def check_rows(keys: NDArray[np.int64], rows: NDArray[np.float32], dimension: int) -> None:
+    """Refuse (``ValueError``) negative ids, or rows of the wrong shape, non-finite or not of
+    unit length (tolerance 1e-3)."""
+    if rows.ndim != 2 or rows.shape != (keys.size, dimension):
+        raise ValueError(
+            f"expected {keys.size} vectors of {dimension} dimensions, got {rows.shape}"
+        )
+    if keys.size == 0:
+        return
+    if int(keys.min()) < 0:
+        raise ValueError("ids must be non-negative")
+    norms = np.linalg.norm(rows, axis=1)
+    if not np.all(np.isfinite(norms)) or float(np.abs(norms - 1).max()) > _NORM_TOLERANCE:
+        raise ValueError("vectors must be finite and L2-normalised")
+
+
+def fsync_folder(folder: Path) -> None:
+    """Make a rename inside ``folder`` durable."""
     handle = os.open(folder, os.O_RDONLY)
     try:
         os.fsync(handle)

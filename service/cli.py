@@ -18,6 +18,7 @@ from matching.importing import import_file
 from matching.store.database import Database
 from matching.templates import TEMPLATE_NAMES, write_template
 from service.commands.assign import assign
+from service.commands.backup import backup, reindex, restore
 from service.commands.bench import bench_app
 from service.commands.feedback import feedback_app
 from service.commands.match import match_app
@@ -44,6 +45,9 @@ app.add_typer(apikey_app, name="apikey")
 app.add_typer(feedback_app, name="feedback")
 app.command("assign")(assign)
 app.command("schedule")(schedule)
+app.command("backup")(backup)
+app.command("restore")(restore)
+app.command("reindex")(reindex)
 
 
 class Entity(StrEnum):

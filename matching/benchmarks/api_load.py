@@ -5,7 +5,9 @@ Each client is a thread with its own keep-alive HTTP connection that requests ne
 (top 10) for the store's needs in turn, authenticated with a token from the login endpoint.
 Before measuring, every need is requested once, so query vectors come from the embedding cache
 as they do for a stored need that was asked for before. Reported per level: requests,
-requests/s, latency p50/p95/max (ms, as the client sees it) and errors (any answer but 200).
+requests/s, latency p50/p95/max (ms, as the client sees it), errors (any answer but 200), and
+the CPU the server and the clients used (in cores: CPU seconds per second), since both share
+the machine.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ import urllib.parse
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import select
@@ -36,6 +39,7 @@ from matching.store.models import Need
 
 __all__ = [
     "LoadLevel",
+    "Server",
     "api_load",
     "drive",
     "ensure_account",
@@ -62,6 +66,8 @@ class LoadLevel:
     p50_ms: float
     p95_ms: float
     max_ms: float
+    client_cores: float
+    server_cores: float | None = None
     error_samples: list[str] = field(default_factory=list)
 
 
@@ -100,12 +106,29 @@ def _healthy(base_url: str) -> bool:
         connection.close()
 
 
+@dataclass(frozen=True)
+class Server:
+    """A running ``techmatch serve``: its base URL and process id."""
+
+    url: str
+    pid: int
+
+    def cpu_seconds(self) -> float | None:
+        """CPU time the server has used so far (user + system), None off Linux."""
+        try:
+            fields = Path(f"/proc/{self.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            return None
+        # utime and stime are fields 14 and 15 of /proc/PID/stat, in clock ticks
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 @contextmanager
-def running_server(settings: Settings, timeout: float = 600) -> Iterator[str]:
+def running_server(settings: Settings, timeout: float = 600) -> Iterator[Server]:
     """Run ``techmatch serve`` on a free loopback port over ``settings``' store (set up and
-    indexed first, as ``make run`` does); yield its base URL, stop it at exit. The server's
-    output goes to ``<data_dir>/serve-<port>.log``; ``RuntimeError`` (with its tail) if it
-    exits or stays unhealthy for ``timeout`` seconds."""
+    indexed first, as ``make run`` does); yield it, stop it at exit. The server's output goes to
+    ``<data_dir>/serve-<port>.log``; ``RuntimeError`` (with its tail) if it exits or stays
+    unhealthy for ``timeout`` seconds."""
     port = free_port()
     base_url = f"http://127.0.0.1:{port}"
     settings.data_dir.mkdir(parents=True, exist_ok=True)
@@ -125,7 +148,7 @@ def running_server(settings: Settings, timeout: float = 600) -> Iterator[str]:
                 tail = log_path.read_text(errors="replace")[-4000:]
                 raise RuntimeError(f"server did not start (exit {process.poll()}):\n{tail}")
             time.sleep(0.3)
-        yield base_url
+        yield Server(base_url, process.pid)
     finally:
         process.terminate()
         try:
@@ -218,7 +241,7 @@ def warm_up(base_url: str, token: str, paths: list[str]) -> list[str]:
 def drive(base_url: str, token: str, paths: list[str], clients: int, seconds: float) -> LoadLevel:
     """``clients`` concurrent clients for ``seconds``; every client starts at another need."""
     netloc = urllib.parse.urlsplit(base_url).netloc
-    started = time.perf_counter()
+    started, client_cpu = time.perf_counter(), time.process_time()
     deadline = started + seconds
     step = max(1, len(paths) // clients)
     threads = [_Client(netloc, token, paths, i * step, deadline) for i in range(clients)]
@@ -227,6 +250,7 @@ def drive(base_url: str, token: str, paths: list[str], clients: int, seconds: fl
     for thread in threads:
         thread.join()
     elapsed = time.perf_counter() - started
+    client_cores = (time.process_time() - client_cpu) / elapsed
     latencies = [value for thread in threads for value in thread.latencies]
     errors = [error for thread in threads for error in thread.errors]
     return LoadLevel(
@@ -238,6 +262,7 @@ def drive(base_url: str, token: str, paths: list[str], clients: int, seconds: fl
         p50_ms=round(statistics.median(latencies), 1) if latencies else 0.0,
         p95_ms=round(_percentile(latencies, 0.95), 1) if latencies else 0.0,
         max_ms=round(max(latencies), 1) if latencies else 0.0,
+        client_cores=round(client_cores, 2),
         error_samples=errors[:5],
     )
 
@@ -264,7 +289,8 @@ def api_load(
     database.upgrade()
     password = ensure_account(database)
     progress(f"starting the server on {settings.data_dir} (first run: demo load and indexing)")
-    with running_server(settings) as base_url:
+    with running_server(settings) as server:
+        base_url = server.url
         token = login(base_url, USERNAME, password)
         paths = _need_paths(database)
         progress(f"warm-up: each of {len(paths)} needs once")
@@ -274,7 +300,13 @@ def api_load(
         results = []
         for clients in levels:
             progress(f"{clients} clients for {seconds:g} s")
-            results.append(drive(base_url, token, paths, clients, seconds))
+            server_cpu = server.cpu_seconds()
+            level = drive(base_url, token, paths, clients, seconds)
+            if server_cpu is not None:
+                level.server_cores = round(
+                    ((server.cpu_seconds() or 0) - server_cpu) / level.seconds, 2
+                )
+            results.append(level)
     database.dispose()
     return {
         "endpoint": "GET " + MATCH_PATH.format("{need}"),
@@ -288,12 +320,14 @@ def api_load(
 def markdown(report: dict[str, Any]) -> str:
     """The levels as a Markdown table."""
     lines = [
-        "| clients | requests | requests/s | p50 ms | p95 ms | max ms | errors |",
-        "|---|---|---|---|---|---|---|",
+        "| clients | requests | requests/s | p50 ms | p95 ms | max ms | errors | server cores "
+        "| client cores |",
+        "|---|---|---|---|---|---|---|---|---|",
     ]
     for level in report["levels"]:
         lines.append(
             f"| {level['clients']} | {level['requests']:,} | {level['requests_per_s']} | "
-            f"{level['p50_ms']} | {level['p95_ms']} | {level['max_ms']} | {level['errors']} |"
+            f"{level['p50_ms']} | {level['p95_ms']} | {level['max_ms']} | {level['errors']} | "
+            f"{level['server_cores']} | {level['client_cores']} |"
         )
     return "\n".join(lines)

@@ -22,6 +22,7 @@ from matching.engine import MatchingEngine
 from matching.errors import NotFound
 from matching.filters import FilterError, MatchFilters, parse_filters
 from matching.match_list import MatchList
+from matching.store.database import Database
 from matching.store.models import Need, Result
 from matching.vocab import Role
 from service.deps import DatabaseDep
@@ -169,7 +170,7 @@ ExpertFilters = Annotated[MatchFilters, Depends(expert_filters)]
 # --- access ---------------------------------------------------------------------------------
 
 
-def _own_need(database: DatabaseDep, principal: Principal, key: str) -> int:
+def _own_need(database: Database, principal: Principal, key: str) -> int:
     """The need's id, once the caller may see its lists (an enterprise: only its own)."""
     with database.session(principal.actor) as session:
         need = find_record(session, Need, key, "需求")
@@ -178,7 +179,7 @@ def _own_need(database: DatabaseDep, principal: Principal, key: str) -> int:
         return need.id
 
 
-def _own_result(database: DatabaseDep, principal: Principal, key: str) -> int:
+def _own_result(database: Database, principal: Principal, key: str) -> int:
     """The result's id, once the caller may see its lists (a university: only its own)."""
     with database.session(principal.actor) as session:
         result = find_record(session, Result, key, "成果")
@@ -187,7 +188,7 @@ def _own_result(database: DatabaseDep, principal: Principal, key: str) -> int:
         return result.id
 
 
-def _answer(database: DatabaseDep, principal: Principal, match_list: MatchList) -> Any:
+def _answer(database: Database, principal: Principal, match_list: MatchList) -> Any:
     if principal.role in (Role.ENTERPRISE, Role.UNIVERSITY):
         with database.session(principal.actor) as session:
             match_list = redact_match_list(session, match_list, principal.organization_id)

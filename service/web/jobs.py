@@ -147,7 +147,11 @@ class JobRunner:
             outcome = work(report)
         except TechMatchError as error:
             self._update(
-                job_id, status="failed", error=str(error), message="失败", finished=time.time()
+                job_id,
+                status="failed",
+                error=str(error),
+                message=STATUS_LABELS["failed"],
+                finished=time.time(),
             )
         except Exception:
             log.exception("job %s failed", job_id)
@@ -155,7 +159,7 @@ class JobRunner:
                 job_id,
                 status="failed",
                 error="任务因内部错误中止，已记录日志",
-                message="失败",
+                message=STATUS_LABELS["failed"],
                 finished=time.time(),
             )
         else:
@@ -163,7 +167,7 @@ class JobRunner:
                 job_id,
                 status="done",
                 progress=100,
-                message="已完成",
+                message=STATUS_LABELS["done"],
                 outcome=outcome,
                 finished=time.time(),
             )

@@ -57,7 +57,7 @@ def test_find_record_by_id_or_ref(session: Session) -> None:
     assert find_record(session, Need, "1", "需求").external_ref == "XQ-1"
     assert find_record(session, Need, "12345", "需求").title == "四"  # no id 12345: by ref
     assert owner_of(find_record(session, Need, "XQ-1", "需求")) == 1
-    for key in ("XQ-404", "²", "٣", "99999999999999999999999", "", -1, 2**70):
+    for key in ("XQ-404", "²", "٣", "99999999999999999999999", "", "XQ-1\x00", -1, 2**70):
         with pytest.raises(NotFound, match="找不到需求"):
             find_record(session, Need, key, "需求")
     with pytest.raises(NotFound, match="找不到成果「1」"):

@@ -1,4 +1,7 @@
-"""The FAISS backend: updates in place, exact and HNSW search, filters that never starve."""
+"""The vector index backends: updates in place, exact and HNSW search, filters that never starve.
+
+Tests taking ``any_kind`` run on FAISS flat, FAISS HNSW and Qdrant (local mode); those taking
+``kind`` are about FAISS only (tombstones, compaction, reserved room, the HNSW selector path)."""
 
 from __future__ import annotations
 
@@ -11,7 +14,8 @@ from numpy.typing import NDArray
 
 from matching.config import Settings
 from matching.faiss_index import COMPACT_FRACTION, SUBSET_LIMIT, FaissIndex
-from matching.index import create_index
+from matching.index import VectorIndex, create_index
+from matching.qdrant_index import QdrantIndex
 
 DIMENSION = 32
 
@@ -30,6 +34,15 @@ def build(kind: str, vectors: NDArray[np.float32], first_id: int = 1000) -> Fais
     return index
 
 
+def build_any(kind: str, vectors: NDArray[np.float32], first_id: int = 1000) -> VectorIndex:
+    """``build``, or the same in a Qdrant local-mode index for ``kind`` "qdrant"."""
+    if kind != "qdrant":
+        return build(kind, vectors, first_id)
+    index = QdrantIndex.create(vectors.shape[1], Settings(vector_backend="qdrant"))
+    index.upsert(np.arange(first_id, first_id + len(vectors)), vectors)
+    return index
+
+
 def exact(
     vectors: NDArray[np.float32], ids: NDArray[np.int64], query: NDArray[np.float32], k: int
 ) -> list[int]:
@@ -42,17 +55,25 @@ def kind(request: pytest.FixtureRequest) -> str:
     return str(request.param)
 
 
+@pytest.fixture(params=["flat", "hnsw", "qdrant"])
+def any_kind(request: pytest.FixtureRequest) -> str:
+    """Every backend and kind: FAISS flat, FAISS HNSW, Qdrant."""
+    return str(request.param)
+
+
 @pytest.fixture(scope="module")
-def ten_thousand() -> tuple[NDArray[np.float32], dict[str, FaissIndex]]:
-    """10,000 vectors in both kinds of index, shared read-only by the filter tests."""
+def ten_thousand() -> tuple[NDArray[np.float32], dict[str, VectorIndex]]:
+    """10,000 vectors in every kind of index, shared read-only by the filter tests."""
     vectors = unit(np.random.default_rng(7), 10_000)
-    return vectors, {kind: build(kind, vectors, first_id=0) for kind in ("flat", "hnsw")}
+    kinds = ("flat", "hnsw", "qdrant")
+    return vectors, {kind: build_any(kind, vectors, first_id=0) for kind in kinds}
 
 
-def test_flat_search_is_exact() -> None:
+@pytest.mark.parametrize("exact_kind", ["flat", "qdrant"])
+def test_flat_search_is_exact(exact_kind: str) -> None:
     rng = np.random.default_rng(1)
     vectors = unit(rng, 2000)
-    index = build("flat", vectors)
+    index = build_any(exact_kind, vectors)
     ids = np.arange(1000, 3000)
     for query in unit(rng, 20):
         found = index.search(query, 10)
@@ -76,14 +97,15 @@ def test_hnsw_path_from_settings_has_high_recall() -> None:
     assert hits / 300 >= 0.95
 
 
-def test_upsert_replaces_a_vector_in_place(kind: str) -> None:
+def test_upsert_replaces_a_vector_in_place(any_kind: str) -> None:
     rng = np.random.default_rng(3)
     vectors = unit(rng, 500)
-    index = build(kind, vectors)
+    index = build_any(any_kind, vectors)
     target = unit(rng, 1)
     index.upsert([1007], target)
     assert len(index) == 500
-    assert index.tombstones == 1  # replaced without a rebuild
+    if isinstance(index, FaissIndex):
+        assert index.tombstones == 1  # replaced without a rebuild
     top_id, top_score = index.search(target[0], 1)[0]
     assert top_id == 1007 and top_score == pytest.approx(1.0, abs=1e-5)
     old = index.search(vectors[7], 500)
@@ -91,9 +113,9 @@ def test_upsert_replaces_a_vector_in_place(kind: str) -> None:
     assert [key for key, _ in old].count(1007) == 1
 
 
-def test_upsert_adds_new_ids_and_keeps_the_last_of_a_duplicate(kind: str) -> None:
+def test_upsert_adds_new_ids_and_keeps_the_last_of_a_duplicate(any_kind: str) -> None:
     rng = np.random.default_rng(4)
-    index = build(kind, unit(rng, 100))
+    index = build_any(any_kind, unit(rng, 100))
     first, last = unit(rng, 2)
     index.upsert(np.array([5, 5]), np.stack([first, last]))
     assert len(index) == 101
@@ -101,10 +123,10 @@ def test_upsert_adds_new_ids_and_keeps_the_last_of_a_duplicate(kind: str) -> Non
     assert 5 in index.ids()
 
 
-def test_remove_drops_ids_and_ignores_unknown_ones(kind: str) -> None:
+def test_remove_drops_ids_and_ignores_unknown_ones(any_kind: str) -> None:
     rng = np.random.default_rng(5)
     vectors = unit(rng, 300)
-    index = build(kind, vectors)
+    index = build_any(any_kind, vectors)
     index.remove([1000, 1001, 99_999])
     index.remove([])
     assert len(index) == 298
@@ -128,19 +150,19 @@ def test_many_updates_compact_and_stay_correct(kind: str) -> None:
         assert index.search(fresh[row], 1)[0][0] == 1000 + row
 
 
-def test_search_edge_cases(kind: str) -> None:
+def test_search_edge_cases(any_kind: str) -> None:
     rng = np.random.default_rng(8)
-    empty = build(kind, unit(rng, 0))
+    empty = build_any(any_kind, unit(rng, 0))
     assert empty.search(unit(rng, 1)[0], 5) == []
-    index = build(kind, unit(rng, 30))
+    index = build_any(any_kind, unit(rng, 30))
     assert index.search(unit(rng, 1)[0], 0) == []
     assert len(index.search(unit(rng, 1)[0], 100)) == 30
     assert index.search(unit(rng, 1)[0], 5, allowed=set()) == []
     assert index.search(unit(rng, 1)[0], 5, allowed={42}) == []
 
 
-def test_bad_input_is_refused() -> None:
-    index = FaissIndex.flat(DIMENSION)
+def test_bad_input_is_refused(any_kind: str) -> None:
+    index = build_any(any_kind, unit(np.random.default_rng(0), 0))
     rng = np.random.default_rng(9)
     with pytest.raises(ValueError, match="dimensions"):
         index.upsert([1], unit(rng, 1, DIMENSION + 1))
@@ -156,7 +178,7 @@ def test_bad_input_is_refused() -> None:
 
 
 def test_filter_with_three_far_ids_returns_those_three(
-    ten_thousand: tuple[NDArray[np.float32], dict[str, FaissIndex]],
+    ten_thousand: tuple[NDArray[np.float32], dict[str, VectorIndex]],
 ) -> None:
     vectors, indexes = ten_thousand
     query = vectors[0]
@@ -171,7 +193,7 @@ def test_filter_with_three_far_ids_returns_those_three(
 
 
 def test_filter_larger_than_k_returns_the_best_k_allowed(
-    ten_thousand: tuple[NDArray[np.float32], dict[str, FaissIndex]],
+    ten_thousand: tuple[NDArray[np.float32], dict[str, VectorIndex]],
 ) -> None:
     vectors, indexes = ten_thousand
     rng = np.random.default_rng(10)
@@ -182,9 +204,9 @@ def test_filter_larger_than_k_returns_the_best_k_allowed(
             assert [key for key, _ in index.search(query, 10, allowed=allowed)] == expected
 
 
-def test_filter_counts_only_ids_that_are_held(kind: str) -> None:
+def test_filter_counts_only_ids_that_are_held(any_kind: str) -> None:
     rng = np.random.default_rng(11)
-    index = build(kind, unit(rng, 200))
+    index = build_any(any_kind, unit(rng, 200))
     index.remove([1003])
     allowed = {1001, 1002, 1003, 5, 77_777}
     found = index.search(unit(rng, 1)[0], 10, allowed=allowed)
@@ -235,10 +257,10 @@ def test_hnsw_with_tombstones_returns_k_live_ids(
     assert len(shared) == len(vectors)
 
 
-def test_searches_and_updates_from_several_threads(kind: str) -> None:
+def test_searches_and_updates_from_several_threads(any_kind: str) -> None:
     rng = np.random.default_rng(13)
     vectors = unit(rng, 3_000)
-    index = build(kind, vectors[:1_000], first_id=0)
+    index = build_any(any_kind, vectors[:1_000], first_id=0)
     threads_before = faiss.omp_get_max_threads()
     errors: list[BaseException] = []
 

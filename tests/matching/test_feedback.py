@@ -118,7 +118,7 @@ def test_recorded_event_reads_labels_ids_and_refs(session: Session, world: World
         "不合适",
         result="CG-2",
         reason="价格不合适",
-        note="  太贵 ",
+        note=" 太\x00贵 ",
         rank=3,
     )
     assert (event.need_id, event.result_id, event.expert_id) == (

@@ -1,8 +1,11 @@
-"""The index factory and persistence: round trips, and refusals for every kind of bad file."""
+"""The index factory and persistence: round trips, and refusals for every kind of bad file.
+
+Tests taking ``backend`` run on FAISS (flat) and Qdrant (local mode, a snapshot folder)."""
 
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -14,6 +17,7 @@ from matching.errors import IndexCorrupt, IndexMissing, IndexStale
 from matching.faiss_index import FaissIndex
 from matching.index import (
     MANIFEST_NAME,
+    IndexManifest,
     VectorIndex,
     create_index,
     file_checksum,
@@ -21,6 +25,7 @@ from matching.index import (
     load_index,
     write_index_files,
 )
+from matching.qdrant_index import QdrantIndex, folder_checksum, snapshot_name
 
 DIMENSION = 24
 MODEL = "intfloat/multilingual-e5-small@test"
@@ -32,29 +37,57 @@ def unit(rng: np.random.Generator, count: int) -> NDArray[np.float32]:
 
 
 def filled(kind: str, count: int = 400, seed: int = 0) -> tuple[VectorIndex, NDArray[np.float32]]:
-    limit = 10_000 if kind == "flat" else 10
-    settings = Settings(exact_index_limit=limit, hnsw_m=8, hnsw_ef_construction=40)
+    """An index of ``kind`` ("flat", "hnsw", or a backend: "faiss" is flat, "qdrant")."""
+    limit = 10 if kind == "hnsw" else 10_000
+    backend = "qdrant" if kind == "qdrant" else "faiss"
+    settings = Settings(
+        exact_index_limit=limit, hnsw_m=8, hnsw_ef_construction=40, vector_backend=backend
+    )
     index = create_index(DIMENSION, count, settings)
     vectors = unit(np.random.default_rng(seed), count)
     index.upsert(np.arange(1, count + 1), vectors)
     return index, vectors
 
 
+def saved_entries(folder: Path) -> list[Path]:
+    """What saves left besides the manifest: FAISS index files and Qdrant snapshot folders."""
+    return sorted([*folder.glob("vectors-*.index"), *folder.glob("qdrant-*")])
+
+
 def only_index_file(folder: Path) -> Path:
-    (path,) = folder.glob("vectors-*.index")
-    return path
+    """The saved vectors' data file (FAISS's index file, or the snapshot's SQLite file)."""
+    (entry,) = saved_entries(folder)
+    if entry.is_dir():
+        (entry,) = entry.glob("collection/*/storage.sqlite")
+    return entry
 
 
-@pytest.fixture(params=["flat", "hnsw"])
+@pytest.fixture(params=["flat", "hnsw", "qdrant"])
 def kind(request: pytest.FixtureRequest) -> str:
     return str(request.param)
 
 
+@pytest.fixture(params=["faiss", "qdrant"])
+def backend(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
 @pytest.fixture
-def saved(tmp_path: Path) -> Path:
-    index, _ = filled("flat")
+def saved(tmp_path: Path, backend: str) -> Path:
+    index, _ = filled(backend)
     index.save(tmp_path, model_id=MODEL, high_water="2026-01-01T00:00:00|400")
     return tmp_path
+
+
+def load_settings(backend: str) -> Settings:
+    return Settings(vector_backend="qdrant" if backend == "qdrant" else "faiss")
+
+
+def test_factory_follows_the_backend_setting() -> None:
+    qdrant = create_index(DIMENSION, 10, Settings(vector_backend="qdrant"))
+    assert isinstance(qdrant, QdrantIndex) and qdrant.kind == "qdrant"
+    assert qdrant.dimension == DIMENSION and len(qdrant) == 0
+    assert isinstance(create_index(DIMENSION, 10, Settings()), FaissIndex)
 
 
 def test_factory_is_exact_up_to_the_limit_and_hnsw_above() -> None:
@@ -74,31 +107,39 @@ def test_round_trip_keeps_ids_vectors_and_manifest(kind: str, tmp_path: Path) ->
     index.upsert([5], vectors[:1])
     manifest = index.save(tmp_path, model_id=MODEL, high_water="hw-1")
     assert manifest.count == 398 and manifest.kind == kind and manifest.dimension == DIMENSION
-    assert manifest.checksum == file_checksum(tmp_path / index_file_name(manifest.checksum))
-    assert {path.name for path in tmp_path.iterdir()} == {
-        MANIFEST_NAME,
-        index_file_name(manifest.checksum),
-    }
+    name = snapshot_name if kind == "qdrant" else index_file_name
+    checksum = folder_checksum if kind == "qdrant" else file_checksum
+    assert manifest.checksum == checksum(tmp_path / name(manifest.checksum))
+    assert {path.name for path in tmp_path.iterdir()} == {MANIFEST_NAME, name(manifest.checksum)}
 
-    loaded, read = load_index(tmp_path, MODEL, DIMENSION)
+    loaded, read = load_index(tmp_path, MODEL, DIMENSION, load_settings(kind))
     assert read == manifest and loaded.kind == kind and len(loaded) == 398
     assert np.array_equal(loaded.ids(), index.ids())
     for query in vectors[:10]:
-        assert loaded.search(query, 10) == index.search(query, 10)
-    assert loaded.search(vectors[0], 2, allowed={1, 3, 5}) == index.search(
-        vectors[0], 2, allowed={1, 3, 5}
+        assert same_hits(loaded.search(query, 10), index.search(query, 10))
+    assert same_hits(
+        loaded.search(vectors[0], 2, allowed={1, 3, 5}),
+        index.search(vectors[0], 2, allowed={1, 3, 5}),
     )
     loaded.upsert([10_000], vectors[1:2])  # a loaded index stays updatable
     assert loaded.search(vectors[1], 2)[0][0] in (2, 10_000)
 
 
-def test_second_save_replaces_the_first_and_leaves_one_file(tmp_path: Path) -> None:
-    index, _ = filled("flat")
+def same_hits(left: list[tuple[int, float]], right: list[tuple[int, float]]) -> bool:
+    """The same ids in the same order, scores equal within 1e-5."""
+    return [key for key, _ in left] == [key for key, _ in right] and np.allclose(
+        [score for _, score in left], [score for _, score in right], atol=1e-5
+    )
+
+
+def test_second_save_replaces_the_first_and_leaves_one_file(tmp_path: Path, backend: str) -> None:
+    index, _ = filled(backend)
     first = index.save(tmp_path, model_id=MODEL, high_water="a")
     index.remove([1])
     second = index.save(tmp_path, model_id=MODEL, high_water="b")
     assert second.checksum != first.checksum
-    assert only_index_file(tmp_path).name == index_file_name(second.checksum)
+    name = snapshot_name if backend == "qdrant" else index_file_name
+    assert [entry.name for entry in saved_entries(tmp_path)] == [name(second.checksum)]
     loaded, manifest = load_index(tmp_path, MODEL, DIMENSION)
     assert manifest.high_water == "b" and len(loaded) == 399
 
@@ -110,7 +151,11 @@ def test_nothing_saved_is_missing(tmp_path: Path) -> None:
 
 
 def test_missing_index_file_is_corrupt(saved: Path) -> None:
-    only_index_file(saved).unlink()
+    (entry,) = saved_entries(saved)
+    if entry.is_dir():
+        shutil.rmtree(entry)
+    else:
+        entry.unlink()
     with pytest.raises(IndexCorrupt, match="缺失"):
         load_index(saved, MODEL, DIMENSION)
 
@@ -134,11 +179,18 @@ def test_flipped_byte_is_corrupt(saved: Path) -> None:
 def test_garbage_with_a_matching_checksum_is_corrupt_not_a_crash(saved: Path) -> None:
     manifest_path = saved / MANIFEST_NAME
     manifest = json.loads(manifest_path.read_text("utf-8"))
-    only_index_file(saved).unlink()
-    garbage = saved / "garbage"
-    garbage.write_bytes(b"IxMp" + bytes(range(256)) * 4)
-    checksum = file_checksum(garbage)
-    garbage.rename(saved / index_file_name(checksum))
+    garbage = b"IxMp" + bytes(range(256)) * 4
+    (entry,) = saved_entries(saved)
+    if entry.is_dir():  # a Qdrant snapshot whose SQLite file is garbage
+        only_index_file(saved).write_bytes(garbage)
+        checksum = folder_checksum(entry)
+        entry.rename(saved / snapshot_name(checksum))
+    else:
+        entry.unlink()
+        path = saved / "garbage"
+        path.write_bytes(garbage)
+        checksum = file_checksum(path)
+        path.rename(saved / index_file_name(checksum))
     manifest_path.write_text(json.dumps({**manifest, "checksum": checksum}), "utf-8")
     with pytest.raises(IndexCorrupt, match="无法读取"):
         load_index(saved, MODEL, DIMENSION)
@@ -149,8 +201,10 @@ def test_garbage_with_a_matching_checksum_is_corrupt_not_a_crash(saved: Path) ->
     [("count", 401, "条数"), ("kind", "hnsw", "类型"), ("kind", "ivf", "类型")],
 )
 def test_manifest_that_disagrees_with_the_file_is_corrupt(
-    saved: Path, field: str, value: object, message: str
+    saved: Path, backend: str, field: str, value: object, message: str
 ) -> None:
+    if backend == "qdrant" and field == "kind":
+        message = "缺失"  # read as a FAISS manifest, whose index file is not there
     manifest_path = saved / MANIFEST_NAME
     manifest = json.loads(manifest_path.read_text("utf-8"))
     manifest_path.write_text(json.dumps({**manifest, field: value}), "utf-8")
@@ -195,14 +249,16 @@ def test_failed_write_leaves_the_previous_index_intact(saved: Path) -> None:
     assert len(loaded) == 400 and manifest.high_water.endswith("|400")
 
 
-def test_failure_after_the_index_file_keeps_the_previous_manifest(saved: Path) -> None:
-    index, _ = filled("flat", count=50, seed=1)
+def test_failure_after_the_index_file_keeps_the_previous_manifest(
+    saved: Path, backend: str
+) -> None:
+    index, _ = filled(backend, count=50, seed=1)
     with pytest.raises(UnicodeEncodeError):
         index.save(saved, model_id=MODEL, high_water="\ud800")  # unencodable: manifest fails
     loaded, manifest = load_index(saved, MODEL, DIMENSION)
     assert len(loaded) == 400 and manifest.count == 400
     index.save(saved, model_id=MODEL, high_water="ok")
-    assert len(list(saved.glob("vectors-*.index"))) == 1  # the orphan is cleaned up
+    assert len(saved_entries(saved)) == 1  # the orphan is cleaned up
     assert len(load_index(saved, MODEL, DIMENSION)[0]) == 50
 
 
@@ -214,3 +270,32 @@ def test_hnsw_manifest_without_its_parameters_is_corrupt(tmp_path: Path) -> None
     manifest_path.write_text(json.dumps({**manifest, "params": {"m": 8}}), "utf-8")
     with pytest.raises(IndexCorrupt, match="HNSW"):
         load_index(tmp_path, MODEL, DIMENSION)
+
+
+def test_an_index_of_the_other_backend_is_stale(saved: Path, backend: str) -> None:
+    other = "faiss" if backend == "qdrant" else "qdrant"
+    with pytest.raises(IndexStale, match=backend):
+        load_index(saved, MODEL, DIMENSION, load_settings(other))
+    loaded, _ = load_index(saved, MODEL, DIMENSION, load_settings(backend))
+    assert len(loaded) == 400
+
+
+def test_qdrant_manifest_of_another_location_is_stale(tmp_path: Path) -> None:
+    index, _ = filled("qdrant", count=20)
+    index.save(tmp_path, model_id=MODEL, high_water="x")
+    cluster = Settings(vector_backend="qdrant", qdrant_url="http://127.0.0.1:9")  # never reached
+    with pytest.raises(IndexStale, match="本地模式"):
+        load_index(tmp_path, MODEL, DIMENSION, cluster)
+    manifest = json.loads((tmp_path / MANIFEST_NAME).read_text("utf-8"))
+    (tmp_path / MANIFEST_NAME).write_text(json.dumps({**manifest, "location": "c1"}), "utf-8")
+    with pytest.raises(IndexStale, match="集群"):
+        load_index(tmp_path, MODEL, DIMENSION, load_settings("qdrant"))
+
+
+def test_manifest_of_an_older_version_without_location_still_loads(saved: Path) -> None:
+    manifest_path = saved / MANIFEST_NAME
+    manifest = json.loads(manifest_path.read_text("utf-8"))
+    del manifest["location"]
+    manifest_path.write_text(json.dumps(manifest), "utf-8")
+    loaded, read = load_index(saved, MODEL, DIMENSION)
+    assert isinstance(read, IndexManifest) and read.location == "" and len(loaded) == 400

@@ -26,7 +26,13 @@ def _evidence() -> Evidence:
 
 class StubRankers:
     def status(self) -> dict[str, Any]:
-        return {"active": None, "ranker": "fusion", "active_card": None, "history": [], "versions": []}
+        return {
+            "active": None,
+            "ranker": "fusion",
+            "active_card": None,
+            "history": [],
+            "versions": [],
+        }
 
 
 class StubEngine:
@@ -38,7 +44,7 @@ class StubEngine:
     def _list(self, model: Any, direction: str, exclude: int | None, top: int) -> MatchList:
         with self.database.session() as session:
             rows = list(session.scalars(select(model).order_by(model.id).limit(top + 1)).unique())
-            items = []
+            items: list[Match] = []
             for record in [r for r in rows if r.id != exclude][:top]:
                 owner = record.enterprise if isinstance(record, Need) else record.institution
                 rank = len(items) + 1

@@ -74,17 +74,25 @@ def test_without_htmx_the_form_returns_to_the_page(site: Site) -> None:
 def test_organization_users_only_on_their_own_records(site: Site) -> None:
     need, result = site.ids()
     other = site.ids(need=OTHER_NEED)[0]
-    status, _ = _post(site, "enterprise", "/needs", need=str(other), result=str(result), action="opened")
+    status, _ = _post(
+        site, "enterprise", "/needs", need=str(other), result=str(result), action="opened"
+    )
     assert status == 404
-    status, _ = _post(site, "enterprise", "/needs", need=str(need), result=str(result), action="opened")
+    status, _ = _post(
+        site, "enterprise", "/needs", need=str(need), result=str(result), action="opened"
+    )
     assert status == 200
-    status, html = _post(site, "expert", "/needs", need=str(need), result=str(result), action="opened")
+    status, html = _post(
+        site, "expert", "/needs", need=str(need), result=str(result), action="opened"
+    )
     assert status == 403 and "此页面仅限" in html
 
 
 def test_invalid_feedback_is_a_message_not_an_error(site: Site) -> None:
     need, result = site.ids()
-    status, html = _post(site, "staff", "/needs", need=str(need), result=str(result), action="signed")
+    status, html = _post(
+        site, "staff", "/needs", need=str(need), result=str(result), action="signed"
+    )
     assert status == 422 and "action" in html
     status, html = _post(site, "staff", "/needs", need=str(need), result="999999", action="opened")
     assert status == 404 and "找不到成果" in html

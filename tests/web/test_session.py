@@ -134,9 +134,7 @@ def test_htmx_posts_carry_the_token_in_a_header(site: Site) -> None:
 
 
 def test_session_cookie_is_secure_in_production(settings: Settings, database: Database) -> None:
-    production = settings.model_copy(
-        update={"environment": "production", "secret_key": "p" * 40}
-    )
+    production = settings.model_copy(update={"environment": "production", "secret_key": "p" * 40})
     from tests.service.role_accounts import add_account
 
     add_account(database, production, "staff", "prod-staff")

@@ -11,7 +11,7 @@ from fastapi.responses import RedirectResponse
 from matching.ranker_registry import RankerError
 from service.problems import Problem
 from service.security import Principal
-from service.web.jobs import JobFailed, JobRunner, Outcome, Reporter
+from service.web.jobs import JobBusy, JobFailed, JobRunner, Outcome, Reporter
 from service.web.routing import WebRoute
 from service.web.session import CsrfChecked, page_roles
 from service.web.templating import render
@@ -52,9 +52,8 @@ def _training(engine: Any) -> Any:
             result = train_from_sources(engine, True, (), progress)
         except RankerError as error:
             raise JobFailed(str(error)) from None
-        verdict = "新模型已启用" if result.accepted else "新模型未胜出，未启用"
         return Outcome(
-            summary=f"{verdict}：{result.reason}",
+            summary=f"版本 {result.version}：{result.reason}",
             lines=tuple(f"{key}：{value}" for key, value in result.holdout.items()),
             link="/ranker",
             link_label="返回排序模型",
@@ -73,7 +72,10 @@ def ranker_page(request: Request, principal: Admin) -> Response:
 def train(request: Request, principal: Admin) -> Response:
     engine = _engine(request)
     jobs: JobRunner = request.app.state.jobs
-    job = jobs.submit(
-        "ranker", "训练排序模型", principal.user_id, _training(engine), exclusive=True
-    )
+    try:
+        job = jobs.submit(
+            "ranker", "训练排序模型", principal.user_id, _training(engine), exclusive=True
+        )
+    except JobBusy as error:
+        raise Problem(409, "无法开始训练", str(error)) from None
     return RedirectResponse(f"/jobs/{job.id}", status_code=303)

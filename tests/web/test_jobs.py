@@ -1,0 +1,100 @@
+"""The job runner: progress while running, the outcome or the error at the end, one job of a
+kind at a time when asked; and its progress fragment polled by HTMX."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+
+import pytest
+from sqlalchemy import select
+
+from matching.store.models import User
+from service.web.jobs import JobBusy, JobFailed, JobRunner, Outcome, Reporter
+from tests.web.conftest import Site
+
+
+@pytest.fixture
+def runner() -> Iterator[JobRunner]:
+    jobs = JobRunner(workers=2, keep=3)
+    yield jobs
+    jobs.shutdown()
+
+
+def test_progress_then_outcome(runner: JobRunner) -> None:
+    halfway, finish = threading.Event(), threading.Event()
+
+    def work(report: Reporter) -> Outcome:
+        report(40, "一半了")
+        halfway.set()
+        finish.wait(5)
+        return Outcome("完成了", ("第一行",), "/needs", "查看")
+
+    job = runner.submit("test", "测试任务", owner=1, work=work)
+    assert halfway.wait(5)
+    running = runner.get(job.id)
+    assert running is not None and running.status == "running"
+    assert (running.progress, running.message, running.active) == (40, "一半了", True)
+    finish.set()
+    done = runner.wait(job.id)
+    assert done is not None and done.status == "done" and done.progress == 100
+    assert done.outcome == Outcome("完成了", ("第一行",), "/needs", "查看")
+    assert done.status_label == "已完成"
+
+
+def test_failures_keep_the_library_message_and_hide_others(runner: JobRunner) -> None:
+    def refused(report: Reporter) -> Outcome:
+        raise JobFailed("训练数据不足")
+
+    def broken(report: Reporter) -> Outcome:
+        raise RuntimeError("secret internals")
+
+    first = runner.wait(runner.submit("a", "甲", 1, refused).id)
+    second = runner.wait(runner.submit("b", "乙", 1, broken).id)
+    assert first is not None and (first.status, first.error) == ("failed", "训练数据不足")
+    assert second is not None and second.status == "failed"
+    assert second.error is not None and "secret" not in second.error
+
+
+def test_exclusive_jobs_and_forgetting_old_ones(runner: JobRunner) -> None:
+    release = threading.Event()
+    first = runner.submit("train", "训练", 1, lambda report: (release.wait(5), Outcome(""))[1])
+    with pytest.raises(JobBusy):
+        runner.submit("train", "训练", 1, lambda report: Outcome(""), exclusive=True)
+    release.set()
+    runner.wait(first.id)
+    ids = [runner.submit("x", "x", 1, lambda report: Outcome("")).id for _ in range(5)]
+    for job_id in ids:
+        runner.wait(job_id)
+    runner.submit("x", "x", 1, lambda report: Outcome(""))
+    assert runner.get(first.id) is None  # only the last ``keep`` finished jobs are kept
+    assert runner.get("unknown") is None
+
+
+def test_the_progress_fragment_polls_while_the_job_runs(site: Site) -> None:
+    with site.database.session("test") as session:
+        owner = session.scalar(select(User.id).where(User.username == "staff"))
+    assert owner is not None
+    started, finish = threading.Event(), threading.Event()
+
+    def work(report: Reporter) -> Outcome:
+        report(40, "处理第 2 批")
+        started.set()
+        finish.wait(10)
+        return Outcome("好了")
+
+    jobs: JobRunner = site.app.state.jobs
+    job = jobs.submit("test", "测试任务", owner, work)
+    assert started.wait(5)
+    try:
+        page = site.clients["staff"].get(f"/jobs/{job.id}").text
+        assert "测试任务" in page and 'hx-trigger="every 1s"' in page
+        fragment = site.clients["staff"].get(f"/jobs/{job.id}/progress").text
+        assert fragment.lstrip().startswith(f'<div id="job-{job.id}"')
+        assert 'max="100" value="40"' in fragment and "进行中：处理第 2 批" in fragment
+        assert site.clients["expert"].get(f"/jobs/{job.id}").status_code == 404
+    finally:
+        finish.set()
+    jobs.wait(job.id)
+    done = site.clients["staff"].get(f"/jobs/{job.id}/progress").text
+    assert "hx-trigger" not in done and "好了" in done
