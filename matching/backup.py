@@ -117,6 +117,7 @@ def backup_store(database: Database, settings: Settings, target: Path) -> Backup
     started = time.perf_counter()
     backend = _backend(database)
     target = target.expanduser()
+    target.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix=".techmatch-backup-", dir=target.parent) as scratch:
         dump = Path(scratch) / ("store.sqlite" if backend == "sqlite" else "store.pgdump")
         if backend == "sqlite":

@@ -7,6 +7,7 @@ import io
 import re
 from typing import Any
 
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from sqlalchemy.orm import Session
 
 from matching.cells import escape_formula
@@ -36,7 +37,10 @@ def sheet_title(base: str, used: set[str]) -> str:
 
 
 def cell_text(value: Any) -> Any:
-    return escape_formula(value) if isinstance(value, str) else value
+    """Text safe for a cell: control characters Excel refuses removed, formulas escaped."""
+    if not isinstance(value, str):
+        return value
+    return escape_formula(ILLEGAL_CHARACTERS_RE.sub("", value))
 
 
 def workbook_bytes(workbook: Any) -> bytes:

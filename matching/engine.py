@@ -43,7 +43,8 @@ _MODELS: dict[str, Any] = {"needs": Need, "results": Result, "experts": Expert}
 
 
 def _lookup(session: Any, model: Any, key: int | str) -> Any:
-    if isinstance(key, int) or (isinstance(key, str) and key.isdigit()):
+    numeric = isinstance(key, str) and key.isascii() and key.isdigit() and len(key) <= 18
+    if (isinstance(key, int) and 0 < key < 2**63) or numeric:
         found = session.get(model, int(key))
         if found is not None:
             return found

@@ -35,7 +35,6 @@ __all__ = [
     "check_rows",
     "create_index",
     "file_checksum",
-    "fsync_folder",
     "index_file_name",
     "load_index",
     "read_manifest",
@@ -203,7 +202,7 @@ def write_index_files(
     checksum = file_checksum(pending)
     name = index_file_name(checksum)
     os.replace(pending, folder / name)
-    fsync_folder(folder)
+    _fsync_folder(folder)
     manifest = IndexManifest(model_id, dimension, count, checksum, high_water, kind, dict(params))
     write_manifest(folder, manifest)
     for old in folder.glob("vectors-*.index"):
@@ -266,8 +265,7 @@ def check_rows(keys: NDArray[np.int64], rows: NDArray[np.float32], dimension: in
         raise ValueError("vectors must be finite and L2-normalised")
 
 
-def fsync_folder(folder: Path) -> None:
-    """Make a rename inside ``folder`` durable."""
+def _fsync_folder(folder: Path) -> None:
     handle = os.open(folder, os.O_RDONLY)
     try:
         os.fsync(handle)

@@ -6,10 +6,11 @@ is a ``HasIdCondition`` on the allowed ids.
 
 Local mode (``settings.qdrant_url`` unset), for tests and single machines: the live collection
 is in memory (exact, brute-force search in numpy; Qdrant advises it up to ~20,000 points). A
-save copies it into a Qdrant local-mode folder ``qdrant-<sha256 prefix>/`` beside
-``manifest.json``; the folder's checksum (all its files but the lock) is the manifest's, so a
-missing, truncated or altered snapshot is refused at load, and the manifest rename stays the
-commit point, exactly as with FAISS files.
+save writes its ids and vectors (``.npz``) as the checksum-named index file of
+:func:`~matching.index.write_index_files`, so a missing, truncated or altered snapshot is
+refused at load and the manifest rename stays the commit point, exactly as with FAISS. (Qdrant's
+own on-disk local mode, ``QdrantClient(path=...)``, commits SQLite once per point: 400 points
+took 4 s here, so it is not used for snapshots.)
 
 Cluster mode (``settings.qdrant_url`` set), for production: the live collection
 ``techmatch-<random>`` is on the server, durable on every write (Qdrant's write-ahead log), and
@@ -24,11 +25,9 @@ Filtered searches over up to :data:`EXACT_FILTER_LIMIT` ids are exact, so they n
 from __future__ import annotations
 
 import contextlib
-import hashlib
-import os
-import shutil
 import threading
 import uuid
+import zipfile
 from collections.abc import Collection, Iterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -39,14 +38,21 @@ from qdrant_client import QdrantClient, models
 
 from matching.config import Settings
 from matching.errors import IndexCorrupt, IndexMissing, IndexStale
-from matching.index import IndexManifest, check_rows, fsync_folder, read_manifest, write_manifest
+from matching.index import (
+    IndexManifest,
+    check_rows,
+    file_checksum,
+    index_file_name,
+    read_manifest,
+    write_index_files,
+    write_manifest,
+)
 
-__all__ = ["EXACT_FILTER_LIMIT", "QdrantIndex", "folder_checksum", "snapshot_name"]
+__all__ = ["EXACT_FILTER_LIMIT", "QdrantIndex"]
 
 EXACT_FILTER_LIMIT = 16_384
 """Cluster mode: filtered searches over up to this many ids score them all (exact)."""
-_COLLECTION = "vectors"  # the collection's name in a local-mode snapshot
-_PENDING_NAME = ".qdrant.pending"
+_COLLECTION = "vectors"  # the in-memory collection's name in local mode
 _BATCH = 1_024  # points per upsert request
 _SCROLL = 10_000  # points per scroll page
 
@@ -110,29 +116,28 @@ class QdrantIndex:
 
     @classmethod
     def _read_snapshot(cls, folder: Path, manifest: IndexManifest) -> QdrantIndex:
-        path = folder / snapshot_name(manifest.checksum)
-        if not path.is_dir():
+        path = folder / index_file_name(manifest.checksum)
+        if not path.is_file():
             raise IndexCorrupt(f"向量索引文件缺失：{path}")
-        if folder_checksum(path) != manifest.checksum:
+        if file_checksum(path) != manifest.checksum:
             raise IndexCorrupt(f"向量索引文件校验和不符（被截断或修改）：{path}")
+        try:
+            with np.load(path, allow_pickle=False) as arrays:
+                ids, rows = arrays["ids"], arrays["vectors"]
+            if ids.dtype != np.int64 or rows.dtype != np.float32:
+                raise ValueError("arrays of the wrong type")
+        except (OSError, ValueError, KeyError, zipfile.BadZipFile) as error:
+            raise IndexCorrupt(f"向量索引文件无法读取：{path}（{error}）") from error
+        if rows.ndim != 2 or rows.shape[1] != manifest.dimension:
+            raise IndexCorrupt(f"向量索引文件与清单不符（类型或维度）：{path}")
+        if ids.size != manifest.count or np.unique(ids).size != ids.size:
+            raise IndexCorrupt(f"向量索引文件与清单不符（条数）：{path}")
         memory = QdrantClient(location=":memory:")
         index = cls(memory, _COLLECTION, manifest.dimension, {}, local=True)
         try:
-            snapshot = QdrantClient(path=str(path))
-        except Exception as error:  # any failure to open a checked snapshot means: corrupt
-            raise IndexCorrupt(f"向量索引文件无法读取：{path}（{error!r}）") from error
-        try:
-            _check_collection(snapshot, _COLLECTION, manifest.dimension)
-            for ids, rows in _pages(snapshot, _COLLECTION, with_vectors=True):
-                index.upsert(ids, rows)
-        except IndexCorrupt:
-            raise
-        except Exception as error:  # unreadable rows, wrong shapes: the same
-            raise IndexCorrupt(f"向量索引文件无法读取：{path}（{error!r}）") from error
-        finally:
-            snapshot.close()
-        if len(index) != manifest.count:
-            raise IndexCorrupt(f"向量索引文件与清单不符（条数）：{path}")
+            index.upsert(ids, rows)
+        except ValueError as error:  # negative ids, vectors not of unit length
+            raise IndexCorrupt(f"向量索引文件无法读取：{path}（{error}）") from error
         return index
 
     def __len__(self) -> int:
@@ -226,29 +231,36 @@ class QdrantIndex:
         return np.stack([found[key] for key in keys]).astype(np.float32)
 
     def save(self, folder: Path, *, model_id: str, high_water: str) -> IndexManifest:
-        """Local mode: write a snapshot folder, then the manifest; cluster mode: the manifest
-        naming the collection, then drop the one saved before (if another)."""
-        folder.mkdir(parents=True, exist_ok=True)
+        """Local mode: the index file, then the manifest (as FAISS); cluster mode: the manifest
+        naming the collection, then drop the collection saved before (if another)."""
         with self._lock:
             self._ensure_collection()
             if self._local:
-                checksum, location = self._write_snapshot(folder), ""
-            else:
-                checksum, location = "", self._collection
+                return write_index_files(
+                    folder,
+                    self._write_arrays,
+                    model_id=model_id,
+                    dimension=self.dimension,
+                    count=len(self),
+                    high_water=high_water,
+                    kind=self.kind,
+                    params=self.params,
+                )
             manifest = IndexManifest(
                 model_id,
                 self.dimension,
                 len(self),
-                checksum,
+                "",
                 high_water,
                 self.kind,
                 dict(self.params),
-                location,
+                self._collection,
             )
             previous = _previous_location(folder)
             write_manifest(folder, manifest)
-        _clean_folder(folder, keep=snapshot_name(checksum) if checksum else None)
-        if previous and previous != location and not self._local:
+        for old in folder.glob("vectors-*.index"):
+            old.unlink(missing_ok=True)
+        if previous and previous != self._collection:
             self._client.delete_collection(previous)
         return manifest
 
@@ -286,54 +298,13 @@ class QdrantIndex:
         )
         self._exists = True
 
-    def _write_snapshot(self, folder: Path) -> str:
-        """Copy the live collection into a local-mode folder named by its checksum."""
-        pending = folder / _PENDING_NAME
-        shutil.rmtree(pending, ignore_errors=True)
-        snapshot = QdrantClient(path=str(pending))
-        try:
-            snapshot.create_collection(
-                _COLLECTION,
-                vectors_config=models.VectorParams(
-                    size=self.dimension, distance=models.Distance.COSINE
-                ),
-            )
-            for ids, rows in _pages(self._client, self._collection, with_vectors=True):
-                for start in range(0, ids.size, _BATCH):
-                    batch = models.Batch(
-                        ids=ids[start : start + _BATCH].tolist(),
-                        vectors=rows[start : start + _BATCH].tolist(),
-                    )
-                    snapshot.upsert(_COLLECTION, points=batch, wait=True)
-        finally:
-            snapshot.close()
-        checksum = folder_checksum(pending, sync=True)
-        target = folder / snapshot_name(checksum)
-        if target.is_dir():  # the same content was saved before: keep that one
-            shutil.rmtree(pending)
-        else:
-            os.replace(pending, target)
-            fsync_folder(folder)
-        return checksum
-
-
-def snapshot_name(checksum: str) -> str:
-    """Name of the local-mode snapshot folder with the given checksum."""
-    return f"qdrant-{checksum[:16]}"
-
-
-def folder_checksum(path: Path, *, sync: bool = False) -> str:
-    """Hex sha256 over a snapshot folder's files (relative names and contents, sorted; the
-    lock file left out); ``sync`` also fsyncs each file."""
-    digest = hashlib.sha256()
-    for file in sorted(p for p in path.rglob("*") if p.is_file() and p.name != ".lock"):
-        digest.update(file.relative_to(path).as_posix().encode() + b"\0")
-        with open(file, "rb") as handle:
-            while block := handle.read(1 << 20):
-                digest.update(block)
-            if sync:
-                os.fsync(handle.fileno())
-    return digest.hexdigest()
+    def _write_arrays(self, path: Path) -> None:
+        pages = list(_pages(self._client, self._collection, with_vectors=True))
+        ids = np.concatenate([np.empty(0, dtype=np.int64), *(ids for ids, _ in pages)])
+        empty = np.empty((0, self.dimension), dtype=np.float32)
+        rows = np.concatenate([empty, *(rows for _, rows in pages)])
+        with open(path, "wb") as handle:
+            np.savez(handle, ids=ids, vectors=rows)
 
 
 def _hnsw(settings: Settings) -> dict[str, int]:
@@ -382,12 +353,3 @@ def _previous_location(folder: Path) -> str:
         return read_manifest(folder).location
     except (IndexMissing, IndexCorrupt):
         return ""
-
-
-def _clean_folder(folder: Path, keep: str | None) -> None:
-    """Delete the files of earlier saves (either backend's) but ``keep``."""
-    for old in folder.glob("qdrant-*"):
-        if old.name != keep:
-            shutil.rmtree(old, ignore_errors=True)
-    for old in folder.glob("vectors-*.index"):
-        old.unlink(missing_ok=True)

@@ -135,6 +135,11 @@ def install_problem_handlers(app: FastAPI) -> None:
     async def _domain(request: Request, exc: TechMatchError) -> JSONResponse:
         return problem_response(request, 422, detail=str(exc))
 
+    @app.exception_handler(OverflowError)
+    async def _too_large(request: Request, exc: OverflowError) -> JSONResponse:
+        # A number too large for the store (e.g. an id of 30 digits) cannot name anything.
+        return problem_response(request, 404, detail="编号超出范围，找不到对应记录")
+
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
         log.exception("unhandled error on %s %s", request.method, request.url.path)

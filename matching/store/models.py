@@ -18,6 +18,7 @@ from sqlalchemy import (
     Text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from sqlalchemy.types import TypeDecorator
 
 __all__ = [
     "ApiKey",
@@ -43,6 +44,24 @@ __all__ = [
 ]
 
 
+class AwareDateTime(TypeDecorator[dt.datetime]):
+    """A timestamp that always comes back aware (UTC). SQLite keeps no zone, so its values are
+    read as the UTC they were written in; PostgreSQL's timestamptz needs nothing."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: dt.datetime | None, dialect: Any) -> dt.datetime | None:
+        if value is not None and value.tzinfo is not None:
+            return value.astimezone(dt.UTC)
+        return value
+
+    def process_result_value(self, value: dt.datetime | None, dialect: Any) -> dt.datetime | None:
+        if value is not None and value.tzinfo is None:
+            return value.replace(tzinfo=dt.UTC)
+        return value
+
+
 def utc_now() -> dt.datetime:
     """Aware UTC time, the only clock the store uses."""
     return dt.datetime.now(dt.UTC)
@@ -57,9 +76,9 @@ class Base(DeclarativeBase):
 
 
 class Timestamped:
-    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utc_now)
+    created_at: Mapped[dt.datetime] = mapped_column(AwareDateTime(), default=utc_now)
     updated_at: Mapped[dt.datetime] = mapped_column(
-        DateTime(timezone=True), default=utc_now, onupdate=utc_now
+        AwareDateTime(), default=utc_now, onupdate=utc_now
     )
 
 
@@ -175,7 +194,7 @@ class ChangeRecord(Base):
     entity_id: Mapped[int] = mapped_column(Integer)
     action: Mapped[str] = mapped_column(String(16))
     actor: Mapped[str] = mapped_column(String(128), default="")
-    at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utc_now, index=True)
+    at: Mapped[dt.datetime] = mapped_column(AwareDateTime(), default=utc_now, index=True)
     changes: Mapped[dict[str, Any]] = mapped_column(default=dict)
 
 
@@ -202,7 +221,7 @@ class Feedback(Base):
     ranker: Mapped[str] = mapped_column(String(64), default="")
     rank: Mapped[int | None] = mapped_column(Integer, default=None)
     actor: Mapped[str] = mapped_column(String(128), default="")
-    at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utc_now, index=True)
+    at: Mapped[dt.datetime] = mapped_column(AwareDateTime(), default=utc_now, index=True)
 
 
 class User(Timestamped, Base):
@@ -222,7 +241,7 @@ class User(Timestamped, Base):
     expert_id: Mapped[int | None] = mapped_column(ForeignKey("experts.id"), default=None)
     password_hash: Mapped[str] = mapped_column(String(255))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
-    last_login_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), default=None)
+    last_login_at: Mapped[dt.datetime | None] = mapped_column(AwareDateTime(), default=None)
 
 
 class ApiKey(Base):
@@ -236,9 +255,9 @@ class ApiKey(Base):
     prefix: Mapped[str] = mapped_column(String(16), unique=True)
     key_hash: Mapped[str] = mapped_column(String(255))
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
-    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utc_now)
-    last_used_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), default=None)
-    revoked_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), default=None)
+    created_at: Mapped[dt.datetime] = mapped_column(AwareDateTime(), default=utc_now)
+    last_used_at: Mapped[dt.datetime | None] = mapped_column(AwareDateTime(), default=None)
+    revoked_at: Mapped[dt.datetime | None] = mapped_column(AwareDateTime(), default=None)
 
 
 class EvaluationRound(Timestamped, Base):
@@ -293,7 +312,7 @@ class RoundExpert(Timestamped, Base):
     expert_id: Mapped[int] = mapped_column(ForeignKey("experts.id"))
     max_load: Mapped[int | None] = mapped_column(Integer, default=None)
     status: Mapped[str] = mapped_column(String(16), default="active")
-    withdrawn_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), default=None)
+    withdrawn_at: Mapped[dt.datetime | None] = mapped_column(AwareDateTime(), default=None)
     withdraw_reason: Mapped[str] = mapped_column(Text, default="")
 
     expert: Mapped[Expert] = relationship(lazy="joined")
@@ -346,7 +365,7 @@ class ReviewForm(Timestamped, Base):
     answers: Mapped[dict[str, Any]] = mapped_column(default=dict)
     total: Mapped[float | None] = mapped_column(Float, default=None)
     source: Mapped[str] = mapped_column(String(8), default="web")
-    submitted_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), default=None)
+    submitted_at: Mapped[dt.datetime | None] = mapped_column(AwareDateTime(), default=None)
     reopen_count: Mapped[int] = mapped_column(Integer, default=0)
     reopen_reason: Mapped[str] = mapped_column(Text, default="")
 
@@ -451,5 +470,5 @@ class EventMeeting(Timestamped, Base):
     amount: Mapped[float | None] = mapped_column(Float, default=None)
     outcome_reason: Mapped[str | None] = mapped_column(String(16), default=None)
     outcome_note: Mapped[str] = mapped_column(Text, default="")
-    outcome_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), default=None)
+    outcome_at: Mapped[dt.datetime | None] = mapped_column(AwareDateTime(), default=None)
     feedback_ids: Mapped[list[int]] = mapped_column(JSON, default=list)

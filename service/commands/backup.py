@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from sqlalchemy.exc import SQLAlchemyError
 
 from matching.backup import BackupReport, backup_store, remove_indexes, restore_store
 from matching.config import Settings
@@ -18,6 +19,10 @@ __all__ = ["backup", "reindex", "restore"]
 def _fail(message: str) -> typer.Exit:
     typer.echo(message, err=True)
     return typer.Exit(1)
+
+
+def _first_line(error: Exception) -> str:
+    return str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
 
 
 def _describe(report: BackupReport) -> str:
@@ -40,6 +45,8 @@ def backup(
         report = backup_store(database, settings, file)
     except TechMatchError as error:
         raise _fail(f"备份失败：{error}") from error
+    except SQLAlchemyError as error:
+        raise _fail(f"备份失败：无法读取数据库：{_first_line(error)}") from error
     except OSError as error:
         raise _fail(f"备份失败：无法写入 {file}：{error.strerror or error}") from error
     typer.echo(f"已备份到 {file}：{_describe(report)}")
@@ -56,6 +63,8 @@ def restore(
         report = restore_store(database, settings, file, force=force)
     except TechMatchError as error:
         raise _fail(f"恢复失败：{error}") from error
+    except SQLAlchemyError as error:
+        raise _fail(f"恢复失败：无法访问数据库：{_first_line(error)}") from error
     typer.echo(f"已从 {file} 恢复（备份时间 {report.manifest.created_at}）：{_describe(report)}")
     typer.echo(
         f"数据库已迁移到 {database.current_revision()}；索引已删除，请运行 techmatch reindex"

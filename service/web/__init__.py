@@ -16,7 +16,17 @@ from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
 from service.web.jobs import JobRunner
-from service.web.routes import account, dashboard, feedback, imports, jobs, ranker, records
+from service.web.routes import (
+    account,
+    committee,
+    dashboard,
+    events,
+    feedback,
+    imports,
+    jobs,
+    ranker,
+    records,
+)
 
 __all__ = ["STATIC_DIR", "install_web"]
 
@@ -28,5 +38,5 @@ def install_web(app: FastAPI) -> None:
     app.state.jobs = JobRunner()
     app.state.pending_imports = imports.PendingImports()
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
-    for module in (account, records, feedback, imports, dashboard, jobs, ranker):
+    for module in (account, records, feedback, imports, dashboard, jobs, ranker, committee, events):
         app.include_router(module.router)

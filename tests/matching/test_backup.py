@@ -9,21 +9,25 @@ import json
 import re
 import tarfile
 import threading
+import uuid
 from pathlib import Path
 
 import pytest
 
 from matching.backup import BackupError, backup_store, reindex, restore_store, store_is_empty
 from matching.backup_archive import FORMAT_VERSION
+from matching.backup_postgres import pg_binary
 from matching.config import Settings
 from matching.demo import load_demo
+from matching.embedding_cache import CachedEncoder, EmbeddingCache
 from matching.encode import Encoder
 from matching.engine import MatchingEngine
 from matching.store.database import Database
 from matching.store.models import Organization
 from tests.conftest import DEMO_DIR
+from tests.postgres import PostgresServer
 
-RANKER_STATE = {"active": None, "history": []}
+RANKER_STATE: dict[str, object] = {"active": None, "history": []}
 
 MatchLists = dict[str, list[tuple[str, float]]]
 
@@ -66,7 +70,14 @@ def _needs(database: Database) -> list[str]:
 def test_round_trip_into_a_fresh_folder_gives_identical_match_lists(
     settings: Settings, demo_store: Database, encoder: Encoder, tmp_path: Path
 ) -> None:
-    engine = MatchingEngine(demo_store, settings, encoder)
+    # One embedding cache for both sides, as a centre keeps it: the rebuild embeds nothing again.
+    cached = CachedEncoder(
+        encoder,
+        EmbeddingCache(tmp_path / "embeddings.sqlite"),
+        query_prefix=getattr(encoder, "query_prefix", ""),
+        passage_prefix=getattr(encoder, "passage_prefix", ""),
+    )
+    engine = MatchingEngine(demo_store, settings, cached)
     engine.open()
     needs = _needs(demo_store)
     before = _match_lists(engine, needs)
@@ -88,8 +99,10 @@ def test_round_trip_into_a_fresh_folder_gives_identical_match_lists(
     assert (fresh_settings.data_dir / "ranker" / "v0001.joblib").read_bytes() == b"\x80model bytes"
     assert not (fresh_settings.data_dir / "indexes").exists()
 
-    rebuilt = MatchingEngine(fresh, fresh_settings, encoder)
+    rebuilt = MatchingEngine(fresh, fresh_settings, cached)
+    misses = cached.misses
     assert [r.action for r in reindex(rebuilt)] == ["rebuilt"] * 3
+    assert cached.misses == misses
     assert _match_lists(rebuilt, needs) == before
     fresh.dispose()
 
@@ -181,3 +194,61 @@ def test_backup_while_another_connection_writes_is_a_consistent_snapshot(
         restore_store(target, target_settings, report.path)  # verifies counts against manifest
         assert target.counts()["organizations"] == seen[i]
         target.dispose()
+
+
+def _rows(database: Database) -> list[tuple[str, str]]:
+    from sqlalchemy import select
+
+    from matching.store.models import Need, Result
+
+    with database.session() as session:
+        needs = session.execute(select(Need.external_ref, Need.title)).all()
+        results = session.execute(select(Result.external_ref, Result.title)).all()
+    return sorted((str(ref), str(title)) for ref, title in [*needs, *results])
+
+
+@pytest.mark.postgres
+def test_postgres_round_trip_with_pg_dump_and_pg_restore(
+    postgres_url: str, postgres_server: PostgresServer, mini_demo_dir: Path, tmp_path: Path
+) -> None:
+    settings = Settings(data_dir=tmp_path / "origin", load_demo=False, demo_dir=mini_demo_dir)
+    origin = Database(postgres_url)
+    origin.upgrade()
+    _demo_store(settings, origin, mini_demo_dir)
+    report = backup_store(origin, settings, tmp_path / "pg.tar")
+    assert report.manifest.backend == "postgresql"
+    assert report.manifest.counts == dict(origin.counts())
+    assert "store.pgdump" in report.manifest.members
+
+    name = f"restored_{uuid.uuid4().hex[:12]}"
+    with postgres_server.admin() as admin:
+        admin.execute(f'CREATE DATABASE "{name}"')
+    target_settings = Settings(data_dir=tmp_path / "target", load_demo=False, demo_dir=DEMO_DIR)
+    target = Database(postgres_server.url(name))
+    try:
+        restore_store(target, target_settings, report.path)
+        assert dict(target.counts()) == report.manifest.counts
+        assert target.current_revision() == target.head_revision()
+        assert _rows(target) == _rows(origin)
+        assert (target_settings.data_dir / "ranker" / "state.json").exists()
+        with pytest.raises(BackupError, match="--force"):
+            restore_store(target, target_settings, report.path)
+        restore_store(target, target_settings, report.path, force=True)
+        assert _rows(target) == _rows(origin)
+        sqlite_settings, sqlite_store = _fresh(tmp_path, "sqlite")
+        with pytest.raises(BackupError, match="不能恢复到 sqlite"):
+            restore_store(sqlite_store, sqlite_settings, report.path)
+    finally:
+        target.dispose()
+        origin.dispose()
+        with postgres_server.admin() as admin:
+            admin.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
+
+
+def test_a_missing_postgres_client_is_named_with_how_to_install_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("PATH", str(tmp_path))
+    with pytest.raises(BackupError, match="找不到 PostgreSQL 客户端程序 pg_dump") as raised:
+        pg_binary("pg_dump", tmp_path)
+    assert "apt-get install postgresql-client" in str(raised.value)

@@ -5,7 +5,6 @@ Tests taking ``backend`` run on FAISS (flat) and Qdrant (local mode, a snapshot 
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
 
 import numpy as np
@@ -25,7 +24,7 @@ from matching.index import (
     load_index,
     write_index_files,
 )
-from matching.qdrant_index import QdrantIndex, folder_checksum, snapshot_name
+from matching.qdrant_index import QdrantIndex
 
 DIMENSION = 24
 MODEL = "intfloat/multilingual-e5-small@test"
@@ -49,17 +48,9 @@ def filled(kind: str, count: int = 400, seed: int = 0) -> tuple[VectorIndex, NDA
     return index, vectors
 
 
-def saved_entries(folder: Path) -> list[Path]:
-    """What saves left besides the manifest: FAISS index files and Qdrant snapshot folders."""
-    return sorted([*folder.glob("vectors-*.index"), *folder.glob("qdrant-*")])
-
-
 def only_index_file(folder: Path) -> Path:
-    """The saved vectors' data file (FAISS's index file, or the snapshot's SQLite file)."""
-    (entry,) = saved_entries(folder)
-    if entry.is_dir():
-        (entry,) = entry.glob("collection/*/storage.sqlite")
-    return entry
+    (path,) = folder.glob("vectors-*.index")
+    return path
 
 
 @pytest.fixture(params=["flat", "hnsw", "qdrant"])
@@ -107,10 +98,11 @@ def test_round_trip_keeps_ids_vectors_and_manifest(kind: str, tmp_path: Path) ->
     index.upsert([5], vectors[:1])
     manifest = index.save(tmp_path, model_id=MODEL, high_water="hw-1")
     assert manifest.count == 398 and manifest.kind == kind and manifest.dimension == DIMENSION
-    name = snapshot_name if kind == "qdrant" else index_file_name
-    checksum = folder_checksum if kind == "qdrant" else file_checksum
-    assert manifest.checksum == checksum(tmp_path / name(manifest.checksum))
-    assert {path.name for path in tmp_path.iterdir()} == {MANIFEST_NAME, name(manifest.checksum)}
+    assert manifest.checksum == file_checksum(tmp_path / index_file_name(manifest.checksum))
+    assert {path.name for path in tmp_path.iterdir()} == {
+        MANIFEST_NAME,
+        index_file_name(manifest.checksum),
+    }
 
     loaded, read = load_index(tmp_path, MODEL, DIMENSION, load_settings(kind))
     assert read == manifest and loaded.kind == kind and len(loaded) == 398
@@ -138,8 +130,7 @@ def test_second_save_replaces_the_first_and_leaves_one_file(tmp_path: Path, back
     index.remove([1])
     second = index.save(tmp_path, model_id=MODEL, high_water="b")
     assert second.checksum != first.checksum
-    name = snapshot_name if backend == "qdrant" else index_file_name
-    assert [entry.name for entry in saved_entries(tmp_path)] == [name(second.checksum)]
+    assert only_index_file(tmp_path).name == index_file_name(second.checksum)
     loaded, manifest = load_index(tmp_path, MODEL, DIMENSION)
     assert manifest.high_water == "b" and len(loaded) == 399
 
@@ -151,11 +142,7 @@ def test_nothing_saved_is_missing(tmp_path: Path) -> None:
 
 
 def test_missing_index_file_is_corrupt(saved: Path) -> None:
-    (entry,) = saved_entries(saved)
-    if entry.is_dir():
-        shutil.rmtree(entry)
-    else:
-        entry.unlink()
+    only_index_file(saved).unlink()
     with pytest.raises(IndexCorrupt, match="缺失"):
         load_index(saved, MODEL, DIMENSION)
 
@@ -179,18 +166,11 @@ def test_flipped_byte_is_corrupt(saved: Path) -> None:
 def test_garbage_with_a_matching_checksum_is_corrupt_not_a_crash(saved: Path) -> None:
     manifest_path = saved / MANIFEST_NAME
     manifest = json.loads(manifest_path.read_text("utf-8"))
-    garbage = b"IxMp" + bytes(range(256)) * 4
-    (entry,) = saved_entries(saved)
-    if entry.is_dir():  # a Qdrant snapshot whose SQLite file is garbage
-        only_index_file(saved).write_bytes(garbage)
-        checksum = folder_checksum(entry)
-        entry.rename(saved / snapshot_name(checksum))
-    else:
-        entry.unlink()
-        path = saved / "garbage"
-        path.write_bytes(garbage)
-        checksum = file_checksum(path)
-        path.rename(saved / index_file_name(checksum))
+    only_index_file(saved).unlink()
+    garbage = saved / "garbage"
+    garbage.write_bytes(b"IxMp" + bytes(range(256)) * 4)
+    checksum = file_checksum(garbage)
+    garbage.rename(saved / index_file_name(checksum))
     manifest_path.write_text(json.dumps({**manifest, "checksum": checksum}), "utf-8")
     with pytest.raises(IndexCorrupt, match="无法读取"):
         load_index(saved, MODEL, DIMENSION)
@@ -204,7 +184,7 @@ def test_manifest_that_disagrees_with_the_file_is_corrupt(
     saved: Path, backend: str, field: str, value: object, message: str
 ) -> None:
     if backend == "qdrant" and field == "kind":
-        message = "缺失"  # read as a FAISS manifest, whose index file is not there
+        message = "无法读取"  # read as a FAISS index, the .npz file is not one
     manifest_path = saved / MANIFEST_NAME
     manifest = json.loads(manifest_path.read_text("utf-8"))
     manifest_path.write_text(json.dumps({**manifest, field: value}), "utf-8")
@@ -258,7 +238,7 @@ def test_failure_after_the_index_file_keeps_the_previous_manifest(
     loaded, manifest = load_index(saved, MODEL, DIMENSION)
     assert len(loaded) == 400 and manifest.count == 400
     index.save(saved, model_id=MODEL, high_water="ok")
-    assert len(saved_entries(saved)) == 1  # the orphan is cleaned up
+    assert len(list(saved.glob("vectors-*.index"))) == 1  # the orphan is cleaned up
     assert len(load_index(saved, MODEL, DIMENSION)[0]) == 50
 
 

@@ -41,10 +41,18 @@ def test_navigation_follows_the_role(site: Site) -> None:
         block = html.split('<nav aria-label="主导航">')[1].split("</nav>")[0]
         return re.findall(r">([^<>]+)</a>", block)
 
-    assert nav("staff") == ["需求库", "成果库", "数据导入", "成效统计"]
-    assert nav("admin") == ["需求库", "成果库", "数据导入", "成效统计", "排序模型"]
-    assert nav("organiser") == ["需求库", "成果库", "成效统计"]
-    assert nav("expert") == ["需求库", "成果库"]
+    assert nav("staff") == ["需求库", "成果库", "评审", "对接会", "数据导入", "成效统计"]
+    assert nav("admin") == [
+        "需求库",
+        "成果库",
+        "评审",
+        "对接会",
+        "数据导入",
+        "成效统计",
+        "排序模型",
+    ]
+    assert nav("organiser") == ["需求库", "成果库", "评审", "对接会", "成效统计"]
+    assert nav("expert") == ["需求库", "成果库", "评审"]
 
 
 @pytest.mark.parametrize(
