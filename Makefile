@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test bench lint typecheck templates clean
+.PHONY: run test bench lint typecheck audit templates clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -28,6 +28,10 @@ lint: $(STAMP)
 
 typecheck: $(STAMP)
 	$(BIN)/mypy
+
+# Known vulnerabilities in the dependencies (needs pypi.org's per-version JSON API or OSV).
+audit: $(STAMP)
+	$(BIN)/pip-audit --skip-editable --strict
 
 CSL_BENCH ?= ../shared/data/csl-bench
 

@@ -81,6 +81,7 @@ class QdrantIndex:
         self._lock: contextlib.AbstractContextManager[Any] = (
             threading.RLock() if self._local else contextlib.nullcontext()
         )
+        self._create_lock = threading.Lock()  # one collection, even from concurrent writers
 
     @classmethod
     def create(cls, dimension: int, settings: Settings) -> QdrantIndex:
@@ -282,6 +283,10 @@ class QdrantIndex:
         return found
 
     def _ensure_collection(self) -> None:
+        with self._create_lock:
+            self._create_collection()
+
+    def _create_collection(self) -> None:
         if self._exists:
             return
         hnsw = None
