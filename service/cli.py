@@ -65,6 +65,36 @@ def _fail(message: str, code: int = 2) -> typer.Exit:
     return typer.Exit(code)
 
 
+def _first_admin(settings: Settings, database: Database) -> None:
+    """In development, a store without accounts gets an ``admin`` with a random password,
+    printed once and kept in ``<data_dir>/initial-admin-password.txt`` (owner-only). In
+    production nobody is created: use ``techmatch user create``."""
+    import os
+    import secrets
+
+    from sqlalchemy import func, select
+
+    from matching.accounts import create_user
+    from matching.store.models import User
+
+    if settings.environment != "development":
+        return
+    with database.session("setup") as session:
+        if session.scalar(select(func.count()).select_from(User)):
+            return
+        password = f"{secrets.token_urlsafe(12)}7a"
+        create_user(session, "admin", password, "admin", display_name="管理员")
+    path = settings.data_dir / "initial-admin-password.txt"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
+        handle.write(f"admin\n{password}\n")
+    typer.echo(
+        f"已创建管理员账号 admin，初始密码 {password}（也保存在 {path}；"
+        "登录后请用 techmatch user passwd admin 修改）"
+    )
+
+
 def setup_store(settings: Settings) -> Database:
     """Migrate the store and load the demo data into an empty store."""
     database = _database(settings)
@@ -73,6 +103,7 @@ def setup_store(settings: Settings) -> Database:
     if settings.load_demo and counts["needs"] + counts["results"] + counts["experts"] == 0:
         for report in load_demo(database, settings.demo_dir, settings):
             typer.echo(report.summary().splitlines()[1])
+    _first_admin(settings, database)
     return database
 
 

@@ -106,3 +106,28 @@ def _first_need_ref(settings: Settings) -> str:
 
     with open(settings.demo_dir / "needs.csv", encoding="utf-8") as handle:
         return next(csv.DictReader(handle))["需求编号"]
+
+
+def test_first_setup_in_development_creates_an_admin_once(tmp_path: Path) -> None:
+    from matching.accounts import authenticate
+    from matching.store.models import User
+    from service.cli import setup_store
+
+    settings = Settings(data_dir=tmp_path / "dev", load_demo=False)
+    database = setup_store(settings)
+    path = settings.data_dir / "initial-admin-password.txt"
+    username, password = path.read_text("utf-8").split()
+    assert username == "admin" and path.stat().st_mode & 0o777 == 0o600
+    with database.session() as session:
+        assert authenticate(session, "admin", password) is not None
+    setup_store(settings)
+    assert path.read_text("utf-8").split() == [username, password]
+    with database.session() as session:
+        assert session.query(User).count() == 1
+    production = Settings(
+        data_dir=tmp_path / "prod", load_demo=False, environment="production", secret_key="k" * 40
+    )
+    quiet = setup_store(production)
+    with quiet.session() as session:
+        assert session.query(User).count() == 0
+    assert not (production.data_dir / "initial-admin-password.txt").exists()
