@@ -22,7 +22,7 @@ from matching.corpus import CorpusKind, document_text
 from matching.corpus_index import CorpusIndex, SyncReport
 from matching.encode import Encoder, load_encoder
 from matching.errors import NotFound
-from matching.explain import explain
+from matching.explain import explain, query_weights
 from matching.filters import MatchFilters
 from matching.fusion import FusedCandidate
 from matching.match_list import Match, MatchList
@@ -311,12 +311,18 @@ class MatchingEngine:
                 ).unique()
             }
             items = []
+            weights = query_weights(text, corpus.lexical)
             for rank, candidate in enumerate(candidates, start=1):
                 entity = entities.get(candidate.id)
                 if entity is None:  # removed from the store since the index was read
                     continue
                 why = explain(
-                    text, corpus.texts.get(entity.id, ""), entity.id, corpus.lexical, candidate
+                    text,
+                    corpus.texts.get(entity.id, ""),
+                    entity.id,
+                    corpus.lexical,
+                    candidate,
+                    weights,
                 )
                 organization: Organization | None = _organization_of(entity)
                 score = candidate.fused

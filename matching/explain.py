@@ -10,7 +10,7 @@ from matching.fusion import FusedCandidate
 from matching.lexical import LexicalIndex
 from matching.text import char_ngrams, split_sentences, token_spans
 
-__all__ = ["Evidence", "Explanation", "explain"]
+__all__ = ["Evidence", "Explanation", "explain", "query_weights"]
 
 MARK_OPEN, MARK_CLOSE = "【", "】"
 
@@ -67,11 +67,16 @@ def _analysed_sentences(
     return tuple(analysed)
 
 
+@lru_cache(maxsize=256)
+def _bigrams(text: str) -> frozenset[str]:
+    return frozenset(char_ngrams(text, (2,)))
+
+
 def best_sentence(query: str, text: str, weights: dict[str, float]) -> Evidence | None:
     """The sentence of ``text`` sharing the most weighted query terms; ties and sentences with
     no shared term fall back to shared character bigrams (vocabularies of needs and results
     differ, characters less so)."""
-    query_bigrams = set(char_ngrams(query, (2,)))
+    query_bigrams = _bigrams(query)
     best: tuple[float, float, int, int, list[tuple[int, int]]] | None = None
     for start, end, terms, bigrams in _analysed_sentences(text):
         sentence = text[start:end]
@@ -95,11 +100,23 @@ def best_sentence(query: str, text: str, weights: dict[str, float]) -> Evidence 
     return Evidence(sentence=sentence, start=start, spans=merged, marked=_marked(sentence, merged))
 
 
+def query_weights(query: str, lexical: LexicalIndex) -> dict[str, float]:
+    """The query's key terms with their weights, as ``explain`` uses them (compute once per
+    list and pass to ``explain``)."""
+    return dict(lexical.key_terms(query, top=40))
+
+
 def explain(
-    query: str, text: str, doc_id: int, lexical: LexicalIndex, candidate: FusedCandidate
+    query: str,
+    text: str,
+    doc_id: int,
+    lexical: LexicalIndex,
+    candidate: FusedCandidate,
+    weights: dict[str, float] | None = None,
 ) -> Explanation:
     """The explanation of one match of ``query`` to the indexed document ``doc_id``."""
-    weights = dict(lexical.key_terms(query, top=40))
+    if weights is None:
+        weights = query_weights(query, lexical)
     return Explanation(
         shared_terms=lexical.shared_terms(query, doc_id),
         evidence=best_sentence(query, text, weights),
