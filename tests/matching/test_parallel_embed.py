@@ -30,7 +30,7 @@ def test_chunks_keep_every_text_in_order() -> None:
         split_chunks(["a"], 0)
 
 
-@pytest.mark.slow  # two processes load the model: measured 40 s with both cores shared
+@pytest.mark.slow  # two processes load the model: 17-40 s measured, with the cores shared
 def test_two_workers_give_the_single_process_vectors(
     encoder: SentenceTransformerEncoder, encoder_settings: Settings
 ) -> None:
