@@ -196,10 +196,14 @@ class CorpusIndex:
     ) -> list[FusedCandidate]:
         """Fused dense + lexical candidates, best first; with filters, k come back whenever k
         allowed items exist (each retriever searches within the allowed set)."""
-        allowed = (filters or MatchFilters()).allowed(self.facets)
+        facets = self.facets  # one snapshot: a refresh swaps it only when both indexes agree
+        allowed = (filters or MatchFilters()).allowed(facets)
         excluded = set(exclude)
         if excluded:
-            allowed = (set(self.facets) if allowed is None else allowed) - excluded
-        return hybrid_search(
+            allowed = (set(facets) if allowed is None else allowed) - excluded
+        found = hybrid_search(
             query_text, query_vector, self.vectors, self.lexical, k, self.settings, allowed
         )
+        # An item being added by a concurrent refresh may already be in one index but not yet
+        # in the other or in the facets: it is not matchable until the refresh completes.
+        return [candidate for candidate in found if candidate.id in facets]

@@ -316,14 +316,17 @@ class MatchingEngine:
                 entity = entities.get(candidate.id)
                 if entity is None:  # removed from the store since the index was read
                     continue
-                why = explain(
-                    text,
-                    corpus.texts.get(entity.id, ""),
-                    entity.id,
-                    corpus.lexical,
-                    candidate,
-                    weights,
-                )
+                try:
+                    why = explain(
+                        text,
+                        corpus.texts.get(entity.id, ""),
+                        entity.id,
+                        corpus.lexical,
+                        candidate,
+                        weights,
+                    )
+                except NotFound:  # withdrawn by a concurrent request since the search
+                    continue
                 organization: Organization | None = _organization_of(entity)
                 score = candidate.fused
                 if scores is not None:

@@ -659,3 +659,48 @@ def test_written_records_are_matchable_or_gone_at_once(tmp_path: Path, encoder: 
         send("POST", "/experts/ZJ-2/withdraw")
         assert "ZJ-2" not in engine.need_to_experts("XQ-1").refs()
     database.dispose()
+
+
+def test_concurrent_writes_and_match_requests_are_safe(tmp_path: Path, encoder: Encoder) -> None:
+    """Writers create needs and results while readers ask for match lists, all at once through
+    the real app: no request fails, every write lands, and every written record is matchable."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    settings = Settings(data_dir=tmp_path / "var", load_demo=False, demo_dir=DEMO_DIR)
+    database = Database(settings.resolved_database_url)
+    database.upgrade()
+    with database.session("seed") as session:
+        org = create_record(session, "organizations", {"name": "铜陵丙铜业有限公司"}).id
+        uni = create_record(session, "organizations", {"name": "合肥测试大学", "kind": "高校"}).id
+        create_record(session, "results", _result("CG-0", uni))
+        create_record(session, "needs", _need("XQ-0", org))
+    engine = MatchingEngine(database, settings, encoder)
+    engine.open()
+    staff = add_account(database, settings, "staff", "staff-concurrent")
+    with TestClient(create_app(settings, database, engine)) as client:
+
+        def write(number: int) -> int:
+            if number % 2:
+                body = _need(f"XQ-C{number}", org) | {"title": f"铜带第{number}号表面氧化问题"}
+                path = "/needs"
+            else:
+                body = _result(f"CG-C{number}", uni) | {"title": f"铜带抗氧化涂层{number}"}
+                path = "/results"
+            return client.post(API + path, headers=staff, json=body).status_code
+
+        def read(number: int) -> int:
+            path = "/needs/XQ-0/matches/results" if number % 2 else "/needs/XQ-0/similar"
+            answer = client.get(API + path, headers=staff)
+            assert answer.status_code == 200, answer.text
+            return answer.status_code
+
+        with ThreadPoolExecutor(max_workers=8) as pool:
+            writes = pool.map(write, range(12))
+            reads = pool.map(read, range(24))
+            statuses = list(writes), list(reads)
+    assert statuses == ([201] * 12, [200] * 24)
+    needs = {f"XQ-C{n}" for n in range(1, 12, 2)}
+    results = {f"CG-C{n}" for n in range(0, 12, 2)}
+    assert needs <= set(engine.similar_needs("XQ-0", top=20).refs())
+    assert results <= set(engine.need_to_results("XQ-0", top=20).refs())
+    database.dispose()
