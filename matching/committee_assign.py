@@ -8,6 +8,7 @@ forced overrides must be met and forbidden ones never happen; conflicted pairs n
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from sqlalchemy import select
@@ -343,10 +344,22 @@ def _report(
     )
 
 
-def run_assignment(session: Session, round_id: int, encoder: Encoder | None) -> AssignmentReport:
-    """Solve the round's assignment optimally and store it; a draft round opens for review."""
+def run_assignment(
+    session: Session,
+    round_id: int,
+    encoder: Encoder | None,
+    progress: Callable[[str], None] | None = None,
+) -> AssignmentReport:
+    """Solve the round's assignment optimally and store it; a draft round opens for review.
+
+    ``progress(stage)`` is told each stage as it starts: ``"affinities"`` (items × experts),
+    ``"solving"``, ``"storing"``."""
+    step = progress or (lambda stage: None)
+    step("affinities")
     setup = _setup(session, round_id, encoder)
+    step("solving")
     result = solve(setup.problem)
+    step("storing")
     added, removed = _store(session, setup, result, "solver")
     if setup.round.status == "draft":
         setup.round.status = "open"

@@ -12,7 +12,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import threading
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -32,9 +32,11 @@ from matching.store.database import Database
 from matching.store.models import Expert, Need, Result
 from matching.text import add_terms
 
-__all__ = ["CorpusIndex", "SyncReport"]
+__all__ = ["EMBED_CHUNK", "CorpusIndex", "SyncReport"]
 
 log = logging.getLogger(__name__)
+
+EMBED_CHUNK = 256  # texts per encoder call while opening, between progress reports
 
 MODELS: dict[str, type[Need] | type[Result] | type[Expert]] = {
     "needs": Need,
@@ -99,8 +101,14 @@ class CorpusIndex:
                 for e in session.scalars(query).unique()
             ]
 
-    def open(self, database: Database) -> SyncReport:
-        """Load or build the indexes so that they reflect the store exactly."""
+    def open(
+        self, database: Database, progress: Callable[[int, int], None] | None = None
+    ) -> SyncReport:
+        """Load or build the indexes so that they reflect the store exactly.
+
+        ``progress(embedded, to_embed)`` is called as the texts to embed go through the encoder
+        (every ``EMBED_CHUNK``) and at the end with ``(total, total)`` (``(0, 0)`` when nothing
+        needed embedding)."""
         rows = self._rows(database)
         high_water = _high_water(rows)
         embedded = removed = 0
@@ -128,12 +136,16 @@ class CorpusIndex:
                 gone = indexed - {row.id for row in rows}
                 vectors.remove(sorted(gone))
                 removed = len(gone)
-        if to_embed:
-            embedded = len(to_embed)
+        embedded = len(to_embed)
+        if progress is not None:
+            progress(0, embedded)
+        for start in range(0, embedded, EMBED_CHUNK):
+            chunk = to_embed[start : start + EMBED_CHUNK]
             vectors.upsert(
-                [row.id for row in to_embed],
-                self.encoder.encode_passages([row.text for row in to_embed]),
+                [row.id for row in chunk], self.encoder.encode_passages([row.text for row in chunk])
             )
+            if progress is not None:
+                progress(start + len(chunk), embedded)
         self.vectors = vectors
         if action != "loaded":
             vectors.save(self.folder, model_id=self.encoder.model_id, high_water=high_water)

@@ -7,10 +7,11 @@ encoder's model id and how it was ranked.
 
 from __future__ import annotations
 
+import functools
 import logging
 import threading
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 import numpy as np
@@ -32,7 +33,10 @@ from matching.regions import Region
 from matching.store.database import Database
 from matching.store.models import Expert, Need, Organization, Result
 
-__all__ = ["COLD_START_RANKER", "MatchingEngine"]
+__all__ = ["COLD_START_RANKER", "IndexProgress", "MatchingEngine"]
+
+IndexProgress = Callable[[str, int, int], None]
+"""``progress(kind, embedded, total)`` while ``MatchingEngine.open`` embeds a corpus."""
 
 log = logging.getLogger(__name__)
 
@@ -70,13 +74,17 @@ class MatchingEngine:
         self._signals: tuple[float, Signals] = (-SIGNALS_SECONDS, Signals())
         self._signals_lock = threading.Lock()
 
-    def open(self) -> list[SyncReport]:
-        """Load, catch up or build every corpus index (see ``CorpusIndex.open``)."""
+    def open(self, progress: IndexProgress | None = None) -> list[SyncReport]:
+        """Load, catch up or build every corpus index (see ``CorpusIndex.open``);
+        ``progress(kind, embedded, total)`` follows each corpus's embedding."""
         reports = []
         kinds: tuple[CorpusKind, ...] = ("needs", "results", "experts")
         for kind in kinds:
             corpus = CorpusIndex(kind, self.encoder, self.settings)
-            reports.append(corpus.open(self.database))
+            step = None
+            if progress is not None:
+                step = functools.partial(progress, kind)
+            reports.append(corpus.open(self.database, step))
             self.corpora[kind] = corpus
         self.reload_ranker()
         return reports

@@ -7,6 +7,7 @@ matched by external reference, so importing the same file twice changes nothing.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -32,7 +33,12 @@ from matching.tabular import RawRow, Table, read_table
 from matching.templates import EXAMPLE_REF
 from matching.vocab import Maturity, label_of
 
-__all__ = ["import_file"]
+__all__ = ["PROGRESS_EVERY", "Progress", "import_file"]
+
+Progress = Callable[[int, int], None]
+"""``progress(done, total)``: work units done of ``total`` (each row checked, then each row
+written: ``total`` is twice the rows read)."""
+PROGRESS_EVERY = 200
 
 
 @dataclass
@@ -243,7 +249,12 @@ def _organization(
 
 
 def _write(
-    session: Session, entity: str, rows: list[ParsedRow], present: set[str], checker: _RowChecker
+    session: Session,
+    entity: str,
+    rows: list[ParsedRow],
+    present: set[str],
+    checker: _RowChecker,
+    tick: Callable[[int], None] = lambda done: None,
 ) -> None:
     model: Any = ENTITY_MODELS[entity]
     report = checker.report
@@ -264,7 +275,8 @@ def _write(
     for start in range(0, len(names), 500):
         query = select(Organization).where(Organization.name.in_(names[start : start + 500]))
         organizations.update((org.name, org) for org in session.scalars(query))
-    for row in rows:
+    for done, row in enumerate(rows, 1):
+        tick(done)
         attributes = entity_attributes(entity, row.values, present)
         organization = _organization(session, organizations, entity, row.values)
         owner_key = {"needs": "enterprise", "results": "institution", "experts": "organization"}
@@ -308,12 +320,15 @@ def import_file(
     allow_duplicates: bool = False,
     actor: str = "import",
     settings: Settings | None = None,
+    progress: Progress | None = None,
 ) -> ImportReport:
     """Import ``entity`` ("needs", "results" or "experts") from ``path``.
 
     Raises ``InvalidFile`` when the file cannot be read as a table at all; otherwise returns the
     report. Nothing is written when there are errors and ``skip_invalid`` is false, or when
-    ``dry_run`` is true.
+    ``dry_run`` is true. ``progress(done, total)``, when given, is called every
+    ``PROGRESS_EVERY`` rows as rows are checked and then written, and with ``(total, total)``
+    at the end (``total`` is twice the rows in the file).
     """
     settings = settings or Settings()
     report = ImportReport(entity=entity, file=path.name, dry_run=dry_run)
@@ -333,8 +348,46 @@ def import_file(
     checker = _RowChecker(entity, table, report)
     checker.check_headers()
     report.rows_read = len(table.rows)
+    total = 2 * len(table.rows)
+
+    def tick(done: int) -> None:
+        if progress is not None and done % PROGRESS_EVERY == 0:
+            progress(done, total)
+
+    _import_rows(
+        db,
+        entity,
+        table,
+        checker,
+        report,
+        settings,
+        skip_invalid,
+        allow_duplicates,
+        actor,
+        dry_run,
+        tick,
+    )
+    if progress is not None:
+        progress(total, total)
+    return report
+
+
+def _import_rows(
+    db: Database,
+    entity: str,
+    table: Table,
+    checker: _RowChecker,
+    report: ImportReport,
+    settings: Settings,
+    skip_invalid: bool,
+    allow_duplicates: bool,
+    actor: str,
+    dry_run: bool,
+    tick: Callable[[int], None],
+) -> None:
     parsed: list[ParsedRow] = []
-    for raw in table.rows:
+    for number, raw in enumerate(table.rows, 1):
+        tick(number)
         values = checker.parse(raw)
         if values is None:
             continue
@@ -351,15 +404,15 @@ def import_file(
                 session, parsed, checker, settings.duplicate_threshold, allow_duplicates
             )
         if report.errors and not skip_invalid:
-            return report
+            return
         with session.no_autoflush:
-            _write(session, entity, parsed, checker.present, checker)
+            offset = len(table.rows)
+            _write(session, entity, parsed, checker.present, checker, lambda n: tick(offset + n))
         if report.errors and not skip_invalid:
             session.rollback()
             report.created = report.updated = report.unchanged = 0
-            return report
+            return
         report.skipped = report.invalid_rows
         report.written = True
         if dry_run:
             session.rollback()
-    return report

@@ -26,6 +26,14 @@ __all__ = ["RawRow", "Table", "decode_text", "read_table"]
 
 HEADER_SCAN_ROWS = 10
 
+# Zip-bomb guard for XLSX: the members' declared uncompressed sizes (zipfile never inflates a
+# member past its declared size) are checked before openpyxl reads anything. A real workbook
+# of the largest import (tens of thousands of rows) inflates to some tens of MB, compressing
+# about 5-20 times.
+XLSX_MAX_UNCOMPRESSED = 256 * 1024 * 1024
+XLSX_MAX_RATIO = 200
+XLSX_RATIO_FROM = 16 * 1024 * 1024  # the ratio is checked only for members inflating past this
+
 
 @dataclass
 class RawRow:
@@ -50,10 +58,17 @@ def decode_text(data: bytes) -> tuple[str, str]:
 
     Returns ``(text, encoding)``; raises ``InvalidFile`` when no encoding fits.
     """
-    if data.startswith(codecs.BOM_UTF8):
-        return data[len(codecs.BOM_UTF8) :].decode("utf-8"), "utf-8-sig"
-    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-        return data.decode("utf-16"), "utf-16"
+    try:
+        if data.startswith(codecs.BOM_UTF8):
+            return data[len(codecs.BOM_UTF8) :].decode("utf-8"), "utf-8-sig"
+        if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+            return data.decode("utf-16"), "utf-16"
+    except UnicodeDecodeError as error:
+        # The byte-order mark names the encoding, so bytes that do not fit it are damage.
+        raise InvalidFile(
+            f"文件标明为 {error.encoding.upper()} 编码，但第 {error.start + 1} 字节处内容无效"
+            "（文件可能被截断或损坏）：请重新导出后上传"
+        ) from error
     if b"\x00" in data:
         raise InvalidFile("文件包含二进制内容，不是文本文件：请上传 CSV、XLSX 或 JSON 文件")
     for encoding in ("utf-8", "gb18030"):
@@ -129,6 +144,10 @@ def _sniff_delimiter(text: str) -> str:
 def _read_csv(data: bytes, is_known: Callable[[str], bool]) -> Table:
     text, encoding = decode_text(data)
     delimiter = _sniff_delimiter(text)
+    # No cell can be longer than the file: lift the csv module's 128 KiB cap (process-wide, only
+    # ever raised) so an over-long cell reaches its column's check and becomes a row error.
+    if csv.field_size_limit() <= len(text):
+        csv.field_size_limit(len(text) + 1)
     try:
         grid = [list(row) for row in csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)]
     except csv.Error as error:
@@ -153,22 +172,51 @@ def _unmerge(sheet: Any, notes: list[str]) -> None:
             )
 
 
+def _check_zip_sizes(path: Path) -> None:
+    """Refuse an XLSX whose members would inflate too far (a zip bomb), before reading it."""
+    try:
+        with zipfile.ZipFile(path) as archive:
+            members = archive.infolist()
+    except (zipfile.BadZipFile, OSError, ValueError) as error:
+        raise InvalidFile(
+            f"无法读取 XLSX 文件（文件损坏或不是 Excel 2007+ 格式）：{error}"
+        ) from error
+    total = sum(member.file_size for member in members)
+    if total > XLSX_MAX_UNCOMPRESSED:
+        raise InvalidFile(
+            f"XLSX 文件解压后达 {total / 1024 / 1024:.0f} MB，超过上限 "
+            f"{XLSX_MAX_UNCOMPRESSED // 1024 // 1024} MB（可能是压缩炸弹或异常文件），已拒绝；"
+            "请拆分后导入"
+        )
+    for member in members:
+        ratio = member.file_size / max(1, member.compress_size)
+        if member.file_size > XLSX_RATIO_FROM and ratio > XLSX_MAX_RATIO:
+            raise InvalidFile(
+                f"XLSX 文件中的「{member.filename[:80]}」压缩比异常（{ratio:.0f} 倍，"
+                f"解压后 {member.file_size / 1024 / 1024:.0f} MB），可能是压缩炸弹，已拒绝"
+            )
+
+
 def _read_xlsx(path: Path, is_known: Callable[[str], bool]) -> Table:
     from openpyxl import load_workbook
 
+    _check_zip_sizes(path)
     try:
         with warnings.catch_warnings():
             # openpyxl warns about extensions it ignores (e.g. conditional formats); harmless.
             warnings.simplefilter("ignore")
             workbook = load_workbook(path, data_only=True)
-    except (zipfile.BadZipFile, KeyError, OSError, ValueError) as error:
+            sheet = _pick_sheet(workbook, is_known)
+            notes: list[str] = []
+            _unmerge(sheet, notes)
+            grid = [list(row) for row in sheet.iter_rows(values_only=True)]
+    except Exception as error:
+        # A damaged workbook fails anywhere inside zipfile, zlib, the XML parser or openpyxl
+        # (BadZipFile, zlib.error, XMLSyntaxError, KeyError, TypeError, ...): all mean the same.
         raise InvalidFile(
-            f"无法读取 XLSX 文件（文件损坏或不是 Excel 2007+ 格式）：{error}"
+            f"无法读取 XLSX 文件（文件损坏或不是 Excel 2007+ 格式）：{type(error).__name__}："
+            f"{str(error)[:200]}"
         ) from error
-    sheet = _pick_sheet(workbook, is_known)
-    notes: list[str] = []
-    _unmerge(sheet, notes)
-    grid = [list(row) for row in sheet.iter_rows(values_only=True)]
     table = _table_from_grid(grid, is_known)
     table.warnings.extend(notes)
     if len(workbook.sheetnames) > 1:
@@ -197,6 +245,8 @@ def _read_json(data: bytes, entity_key: str) -> Table:
         raise InvalidFile(
             f"JSON 格式错误：第 {error.lineno} 行第 {error.colno} 列：{error.msg}"
         ) from error
+    except RecursionError:
+        raise InvalidFile('JSON 嵌套层级过深：应为对象数组，每条记录为 {"列名": 值}') from None
     if isinstance(document, dict):
         document = document.get(entity_key, document.get("items"))
     if not isinstance(document, list):

@@ -22,6 +22,7 @@ from service.commands.backup import backup, reindex, restore
 from service.commands.bench import bench_app
 from service.commands.feedback import feedback_app
 from service.commands.match import match_app
+from service.commands.progress import index_progress, row_progress
 from service.commands.ranker import ranker_app
 from service.commands.schedule import schedule
 from service.commands.users import apikey_app, user_app
@@ -112,7 +113,9 @@ def open_engine(settings: Settings, database: Database) -> Any:
     from matching.engine import MatchingEngine
 
     engine = MatchingEngine(database, settings)
-    for report in engine.open():
+    with index_progress() as progress:
+        reports = engine.open(progress)
+    for report in reports:
         typer.echo(
             f"索引 {report.kind}：{report.action}（{report.reason}），"
             f"新嵌入 {report.embedded}，删除 {report.removed}，共 {report.count}"
@@ -173,16 +176,18 @@ def import_command(
     database = _database(settings)
     database.upgrade()
     try:
-        report = import_file(
-            database,
-            entity.value,
-            file,
-            dry_run=dry_run,
-            skip_invalid=skip_invalid,
-            allow_duplicates=allow_duplicates,
-            actor=actor,
-            settings=settings,
-        )
+        with row_progress("检查并导入" if not dry_run else "检查") as progress:
+            report = import_file(
+                database,
+                entity.value,
+                file,
+                dry_run=dry_run,
+                skip_invalid=skip_invalid,
+                allow_duplicates=allow_duplicates,
+                actor=actor,
+                settings=settings,
+                progress=progress,
+            )
     except TechMatchError as error:
         raise _fail(f"导入失败：{error}") from error
     typer.echo(

@@ -215,3 +215,60 @@ def bench_api(
             typer.echo(f"error ({level['clients']} clients): {sample}", err=True)
     if any(level["errors"] for level in report["levels"]):
         raise typer.Exit(1)
+
+
+@bench_app.command("load")
+def bench_load(
+    clients: Annotated[int, typer.Option(min=1, help="并发客户端数")] = 32,
+    seconds: Annotated[float, typer.Option(min=1, help="持续秒数")] = 60,
+    mix: Annotated[
+        str, typer.Option(help="操作比例 match:write:feedback（匹配查询:新建需求:反馈）")
+    ] = "8:1:1",
+    soak: Annotated[
+        float | None,
+        typer.Option(min=1, help="浸泡测试秒数：按此时长运行，并每 10 秒采样服务进程常驻内存"),
+    ] = None,
+    data_dir: Annotated[
+        Path | None, typer.Option(help="服务的数据目录（默认 <数据目录>/bench-load）")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="以 JSON 输出")] = False,
+) -> None:
+    """Drive the server on loopback with a mix of match queries, need writes and feedback posts:
+    p50/p95 and errors per operation; with --soak, the server's resident memory over time."""
+    from matching.benchmarks.load_mix import OPERATIONS, load_mix, markdown
+
+    parts = mix.split(":")
+    if len(parts) != len(OPERATIONS) or not all(part.strip().isdigit() for part in parts):
+        raise typer.BadParameter("应为三个整数，如 8:1:1", param_hint="--mix")
+    weights = dict(zip(OPERATIONS, (int(part) for part in parts), strict=True))
+    if not any(weights.values()):
+        raise typer.BadParameter("至少一项比例大于 0", param_hint="--mix")
+    settings = Settings()
+    bench_settings = settings.model_copy(
+        update={
+            "data_dir": data_dir or settings.data_dir / "bench-load",
+            "database_url": None,
+            "models_dir": settings.resolved_models_dir,
+        }
+    )
+
+    def progress(message: str) -> None:
+        typer.echo(message, err=True)
+
+    report = load_mix(bench_settings, clients, seconds, weights, soak, progress=progress)
+    if as_json:
+        typer.echo(json.dumps(report, ensure_ascii=False, indent=1))
+    else:
+        command = f"techmatch bench load --clients {clients} --mix {mix}"
+        command += f" --soak {soak:g}" if soak is not None else f" --seconds {seconds:g}"
+        typer.echo(command)
+        typer.echo(
+            f"{report['seconds']} s, {report['needs']} needs, {report['cpus']} CPUs, "
+            f"server cores {report['server_cores']}"
+        )
+        typer.echo(markdown(report))
+        for op in report["operations"]:
+            for sample in op["error_samples"]:
+                typer.echo(f"error ({op['operation']}): {sample}", err=True)
+    if report["errors"]:
+        raise typer.Exit(1)

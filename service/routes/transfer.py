@@ -68,7 +68,9 @@ def _run_import(
     with tempfile.TemporaryDirectory(prefix="techmatch-import-") as folder:
         path = Path(folder) / f"upload{suffix}"
         path.write_bytes(data)
-        return import_file(database, entity, path, actor=actor, settings=settings, **options)
+        return import_file(
+            database, entity, path, actor=actor, settings=settings, progress=None, **options
+        )
 
 
 def _changed_since(database: Database, entity: str, since: dt.datetime) -> list[int]:

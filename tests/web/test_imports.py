@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
+from matching.importing import import_file
 from matching.ranker_training import TrainingReport
 from matching.store.models import Need
 from service.web.jobs import JobRunner
@@ -120,3 +121,35 @@ def test_a_second_training_waits_for_the_first(site: Site, monkeypatch: pytest.M
     assert second.status_code == 409 and "已有「训练排序模型」任务在进行中" in second.text
     job = _jobs(site).wait(first.headers["location"].rsplit("/", 1)[1])
     assert job is not None and job.outcome is not None and "未胜出" in job.outcome.summary
+
+
+def test_the_import_job_bar_follows_the_rows(site: Site, monkeypatch: pytest.MonkeyPatch) -> None:
+    from service.web.routes import imports
+
+    seen: list[tuple[int, str]] = []
+    follow = imports.row_progress(lambda percent, message: seen.append((percent, message)))
+    for done in (200, 400, 600, 800, 1000):
+        follow(done, 1000)
+    assert [p for p, _ in seen] == [17, 29, 41, 53, 65]
+    assert seen[0][1] == "正在检查数据：200/500 行"
+    assert seen[2][1] == "正在写入数据：100/500 行"
+    assert seen[-1][1] == "正在写入数据：500/500 行"
+
+    calls: list[tuple[int, int]] = []
+    real = import_file
+
+    def recording(*args: Any, progress: Any = None, **kwargs: Any) -> Any:
+        def both(done: int, total: int) -> None:
+            calls.append((done, total))
+            progress(done, total)
+
+        return real(*args, progress=both if progress is not None else None, **kwargs)
+
+    monkeypatch.setattr("service.web.routes.imports.import_file", recording)
+    checked = _upload(site, HEADER + GOOD)
+    token = checked.text.split('name="token" value="')[1].split('"')[0]
+    data = {"token": token, "csrf_token": csrf_of(checked.text)}
+    confirmed = site.clients["staff"].post("/import/confirm", data=data, follow_redirects=False)
+    job = _jobs(site).wait(confirmed.headers["location"].rsplit("/", 1)[1])
+    assert job is not None and job.status == "done", job
+    assert calls == [(2, 2)]  # the dry run reports nothing; the job's import ends at its total

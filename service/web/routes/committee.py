@@ -17,11 +17,13 @@ from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import RedirectResponse
 
 from matching.committee import get_round, list_rounds, round_template, round_view
+from matching.committee_assign import AssignmentReport, run_assignment
 from matching.committee_forms import Answers, NotAssigned, get_form, my_assignments
 from matching.committee_forms import save_draft as save_form_draft
 from matching.committee_forms import submit_form as submit_expert_form
 from matching.committee_progress import progress
 from matching.committee_results import ItemResultView, round_results
+from matching.encode import Encoder
 from matching.evaluation_form import (
     FieldError,
     FormTemplate,
@@ -34,12 +36,20 @@ from service.committee_access import MAX_ID, expert_id_of
 from service.deps import DatabaseDep
 from service.problems import Problem
 from service.security import Principal
+from service.web.jobs import JobBusy, JobRunner, Outcome, Reporter
 from service.web.navigation import NavItem, add_nav_item
 from service.web.routing import WebRoute
 from service.web.session import CsrfChecked, page_roles
 from service.web.templating import render
 
-__all__ = ["SpreadChart", "answers_from_form", "live_total", "router", "spread_chart"]
+__all__ = [
+    "SpreadChart",
+    "answers_from_form",
+    "assignment_outcome",
+    "live_total",
+    "router",
+    "spread_chart",
+]
 
 router = APIRouter(route_class=WebRoute, include_in_schema=False)
 
@@ -293,6 +303,75 @@ def round_page(
         view = round_view(session, round_id)
         state = progress(session, round_id, dt.date.today(), window)
     return render(request, "committee/round.html", {"round": view, "progress": state})
+
+
+ASSIGN_STAGES = {
+    "affinities": (10, "正在计算专家与评审项目的匹配度"),
+    "solving": (60, "正在求解最优分配"),
+    "storing": (85, "正在保存分配结果"),
+}
+
+
+def assignment_outcome(report: AssignmentReport) -> Outcome:
+    """What the assignment job shows: the totals, then every understaffed item and every
+    expert below the minimum load with the reason."""
+    summary = (
+        f"已分配 {report.n_pairs} 对评审：总匹配度 {report.total_affinity:.3f}，"
+        f"评审组最低匹配度 {report.min_item_affinity:.3f}；"
+        f"新增 {report.added}，撤下 {report.removed}，保留 {report.kept}（已开始填写）"
+    )
+    lines = [
+        f"人手不足：{u.ref} {u.title}（已分配 {u.assigned}/{u.required} 位）：{u.reason}"
+        for u in report.understaffed
+    ]
+    lines += [
+        f"低于最少评审量：{b.name}（{b.load}/{b.min_load} 项）：{b.reason}"
+        for b in report.experts_below_min_load
+    ]
+    if not report.understaffed:
+        lines.insert(0, "每个评审项目的专家人数均已满足")
+    if report.n_conflicts:
+        lines.append(f"因利益冲突回避的组合：{report.n_conflicts} 个")
+    return Outcome(
+        summary,
+        tuple(lines),
+        link=f"/committee/rounds/{report.round_id}",
+        link_label="返回评审进度",
+    )
+
+
+@router.post("/committee/rounds/{round_id}/assign", dependencies=[CsrfChecked])
+def assign_round(
+    request: Request, round_id: int, principal: Organiser, database: DatabaseDep
+) -> Response:
+    """Run the round's reviewer assignment (``run_assignment``) as a job, one per round at a
+    time; the job page shows the report."""
+    _check_id(round_id)
+    with database.session(principal.actor) as session:
+        name = get_round(session, round_id).name
+    engine = request.app.state.engine
+    encoder: Encoder | None = getattr(engine, "encoder", None)
+
+    def work(report: Reporter) -> Outcome:
+        def stage(key: str) -> None:
+            report(*ASSIGN_STAGES[key])
+
+        with database.session(principal.actor) as session:
+            result = run_assignment(session, round_id, encoder, stage)
+        return assignment_outcome(result)
+
+    jobs: JobRunner = request.app.state.jobs
+    try:
+        job = jobs.submit(
+            f"committee-assign-{round_id}",
+            f"分配评审专家：{name}",
+            principal.user_id,
+            work,
+            exclusive=True,
+        )
+    except JobBusy as error:
+        raise Problem(409, "无法开始分配", str(error)) from None
+    return RedirectResponse(f"/jobs/{job.id}", status_code=303)
 
 
 @dataclass(frozen=True)
