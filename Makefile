@@ -47,6 +47,7 @@ bench: $(STAMP)
 	$(BIN)/techmatch bench speed
 	$(BIN)/techmatch bench assign
 	$(BIN)/techmatch bench schedule
+	$(BIN)/techmatch bench load --clients 32 --seconds 60
 
 templates: $(STAMP)
 	for e in needs results experts; do $(BIN)/techmatch template $$e data/templates/$$e.xlsx; done

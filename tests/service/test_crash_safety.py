@@ -37,7 +37,7 @@ from matching.store.models import Expert, Need, ReviewForm
 from tests.conftest import REPO
 from tests.factories import need_row, write_csv
 from tests.matching.committee_data import SIMPLE_TEMPLATE
-from tests.service.role_accounts import Headers, add_account
+from tests.service.role_accounts import add_account
 from tests.web.browser import free_port, keep_embeddings, seed_embeddings
 
 pytestmark = pytest.mark.crash
@@ -290,10 +290,10 @@ def test_index_save_killed_midway_loads_and_catches_up(
     assert similar.status_code == 200, similar.text
     assert new_id in [item["id"] for item in similar.json()["items"]]
     assert indexes["needs"]["indexed"] == 21
-    log = server.output()
-    assert "Traceback" not in log
+    output = server.output()
+    assert "Traceback" not in output
     # The engine's open() reports what it did for each corpus, and never failed.
-    assert re.search(r"索引 needs：(loaded|caught up|rebuilt)（", log), log
+    assert re.search(r"索引 needs：(loaded|caught up|rebuilt)（", output), output
 
 
 def test_form_submissions_acknowledged_before_a_kill_are_stored_and_locked(
