@@ -193,10 +193,16 @@ class CorpusIndex:
                     texts[row.id] = row.text
             self.facets, self.texts = facets, texts
 
-    def save(self, database: Database) -> None:
-        """Persist the vector index with the store's current high-water mark."""
-        high_water = _high_water(self._rows(database))
-        self.vectors.save(self.folder, model_id=self.encoder.model_id, high_water=high_water)
+    def save(self, database: Database | None = None) -> None:
+        """Persist the vector index with the high-water mark of what it holds. The mark is
+        computed from the index's own records, not from the store: a record another process
+        wrote meanwhile (e.g. ``techmatch import`` while the service runs) is then still seen as
+        missing and caught up on the next open. ``database`` is not needed (kept for callers)."""
+        with self._refresh_lock:  # no refresh between reading the records and writing the index
+            held = [_Row(entity_id, "", facets, []) for entity_id, facets in self.facets.items()]
+            self.vectors.save(
+                self.folder, model_id=self.encoder.model_id, high_water=_high_water(held)
+            )
 
     def search(
         self,

@@ -194,3 +194,22 @@ def test_reopen_loads_catches_up_and_rebuilds_corrupt_indexes(
             path.write_bytes(path.read_bytes()[:100])
     rebuilt = {r.kind: r for r in MatchingEngine(engine.database, settings, engine.encoder).open()}
     assert rebuilt["results"].action == "rebuilt"
+
+
+def test_a_save_does_not_claim_records_written_behind_the_engine_s_back(
+    world: tuple[MatchingEngine, list[DemoPair], Settings],
+) -> None:
+    """Another process changes a need while the service runs (no refresh reaches this engine);
+    the service then saves on shutdown: the next start must still catch that change up."""
+    engine, pairs, settings = world
+    running = MatchingEngine(engine.database, settings, engine.encoder)
+    running.open()
+    with engine.database.session("another-process") as session:
+        need = session.scalar(select(Need).where(Need.external_ref == pairs[5].need_ref))
+        assert need is not None
+        need.title = need.title + "（另一进程修改）"
+    running.save()
+    restarted = {
+        r.kind: r for r in MatchingEngine(engine.database, settings, engine.encoder).open()
+    }
+    assert (restarted["needs"].action, restarted["needs"].embedded) == ("caught up", 1)
