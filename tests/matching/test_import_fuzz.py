@@ -388,3 +388,39 @@ def test_random_uploads_through_the_api_are_4xx(
         assert 400 <= answer.status_code < 500, (name, answer.status_code, answer.text)
         assert answer.json()["detail"]
     assert _counts(database) == before
+
+
+def test_a_zip_bomb_uploaded_through_the_api_is_a_clear_4xx(
+    client: TestClient, database: Database, staff: Headers, tmp_path: Path
+) -> None:
+    bomb = _zip_bomb(tmp_path / "bomb.xlsx", 300).read_bytes()
+    before = _counts(database)
+    started = time.perf_counter()
+    answer = client.post(
+        "/api/v1/imports/needs", headers=staff, files={"file": ("需求.xlsx", io.BytesIO(bomb))}
+    )
+    assert time.perf_counter() - started < 5
+    assert answer.status_code == 422 and "压缩炸弹" in answer.json()["detail"], answer.text
+    assert _counts(database) == before
+
+
+def test_megabyte_cells_in_a_workbook_are_row_errors_naming_the_field(
+    database: Database, settings: Settings, tmp_path: Path
+) -> None:
+    from openpyxl import Workbook
+
+    huge = "铜" * (1024 * 1024)
+    rows = [need_row(1), need_row(2, **{"需求描述": huge})]
+    workbook = Workbook()
+    sheet = workbook.active
+    sheet.append(list(rows[0]))
+    for row in rows:
+        sheet.append(list(row.values()))
+    path = tmp_path / "huge.xlsx"
+    workbook.save(path)
+    before = _counts(database)
+    report = import_file(database, "needs", path, settings=settings)
+    assert not report.written
+    assert {(problem.row, problem.column) for problem in report.errors} == {(3, "需求描述")}
+    assert "过长" in report.errors[0].reason
+    assert _counts(database) == before
