@@ -23,6 +23,7 @@ __all__ = [
     "find_record",
     "is_contact_key",
     "owner_of",
+    "record_id",
     "redact_match_list",
 ]
 
@@ -33,7 +34,8 @@ _MAX_ID = 2**63 - 1
 R = TypeVar("R", Need, Result, Expert)
 
 
-def _as_id(key: int | str) -> int | None:
+def record_id(key: int | str) -> int | None:
+    """``key`` as a store id, or None when it cannot be one (not ASCII digits, out of range)."""
     if isinstance(key, int):
         return key if 0 < key <= _MAX_ID else None
     # str.isdigit() is also true for "²" or "١"; only ASCII digits are ids.
@@ -46,8 +48,8 @@ def find_record(session: Session, model: type[R], key: int | str, what: str) -> 
     """The need, result or expert whose store id or 编号 (external ref) is ``key``.
 
     ``what`` names the kind in the message of ``NotFound`` ("需求", "成果", "专家")."""
-    record_id = _as_id(key)
-    found = session.get(model, record_id) if record_id is not None else None
+    number = record_id(key)
+    found = session.get(model, number) if number is not None else None
     # PostgreSQL refuses text with NUL characters; no reference holds one anyway.
     if found is None and str(key).strip() and "\x00" not in str(key):
         found = session.scalar(select(model).where(model.external_ref == str(key).strip()))

@@ -18,7 +18,8 @@ from pwdlib.hashers.argon2 import Argon2Hasher
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from matching.errors import TechMatchError
+from matching.access import find_record, record_id
+from matching.errors import NotFound, TechMatchError
 from matching.store.models import ApiKey, Expert, Organization, User, utc_now
 from matching.vocab import Role, parse_value
 
@@ -116,15 +117,11 @@ def create_user(
     return user
 
 
-def _is_id(key: int | str) -> bool:
-    text = str(key)
-    return text.isascii() and text.isdigit() and 0 < len(text) <= 18
-
-
 def _organization_id(session: Session, key: int | str) -> int:
     found = None
-    if _is_id(key):
-        found = session.get(Organization, int(key))
+    number = record_id(key)
+    if number is not None:
+        found = session.get(Organization, number)
     if found is None:
         found = session.scalar(select(Organization).where(Organization.name == str(key)))
     if found is None:
@@ -133,14 +130,10 @@ def _organization_id(session: Session, key: int | str) -> int:
 
 
 def _expert_id(session: Session, key: int | str) -> int:
-    found = None
-    if _is_id(key):
-        found = session.get(Expert, int(key))
-    if found is None:
-        found = session.scalar(select(Expert).where(Expert.external_ref == str(key)))
-    if found is None:
-        raise AccountError(f"找不到专家「{key}」")
-    return found.id
+    try:
+        return find_record(session, Expert, key, "专家").id
+    except NotFound as error:
+        raise AccountError(str(error)) from None
 
 
 def set_password(session: Session, username: str, password: str) -> User:

@@ -18,6 +18,7 @@ import numpy as np
 from numpy.typing import NDArray
 from sqlalchemy import select
 
+from matching.access import find_record
 from matching.config import Settings
 from matching.corpus import CorpusKind, document_text
 from matching.corpus_index import CorpusIndex, SyncReport
@@ -44,18 +45,7 @@ COLD_START_RANKER = "fusion (冷启动：尚无训练好的排序模型，按检
 FUSION_ONLY_RANKER = "fusion (排序模型只用于需求→成果和检索成果，此方向按检索融合得分排序)"
 SIGNALS_SECONDS = 60.0
 _MODELS: dict[str, Any] = {"needs": Need, "results": Result, "experts": Expert}
-
-
-def _lookup(session: Any, model: Any, key: int | str) -> Any:
-    numeric = isinstance(key, str) and key.isascii() and key.isdigit() and len(key) <= 18
-    if (isinstance(key, int) and 0 < key < 2**63) or numeric:
-        found = session.get(model, int(key))
-        if found is not None:
-            return found
-    found = session.scalar(select(model).where(model.external_ref == str(key)))
-    if found is None:
-        raise NotFound(f"找不到编号或 ID 为「{key}」的记录")
-    return found
+_NAMES = {"needs": "需求", "results": "成果", "experts": "专家"}
 
 
 class MatchingEngine:
@@ -168,7 +158,7 @@ class MatchingEngine:
         exclude_conflicts: bool = False,
     ) -> MatchList:
         with self.database.session() as session:
-            entity = _lookup(session, _MODELS[source_kind], key)
+            entity = find_record(session, _MODELS[source_kind], key, _NAMES[source_kind])
             text = self.corpora[source_kind].texts.get(entity.id) or document_text(entity)
             query = {
                 "kind": source_kind[:-1],

@@ -9,6 +9,7 @@ from typing import Any, Generic, TypeVar
 from sqlalchemy import ColumnElement, String, and_, cast, false, func, or_, select, true
 from sqlalchemy.orm import Session
 
+from matching.access import record_id
 from matching.errors import NotFound
 from matching.fields import field_code_list
 from matching.record_input import OWNER_ATTRIBUTE, RECORD_MODELS, FieldProblem, RecordInputError
@@ -139,9 +140,10 @@ def find_record(
     allowed = _visible(entity, model, visibility or Visibility())
     text = str(key).strip()
     found = None
-    if text.isdigit() and len(text) < 16:
-        found = session.scalar(select(model).where(model.id == int(text), allowed))
-    if found is None:
+    number = record_id(text)
+    if number is not None:
+        found = session.scalar(select(model).where(model.id == number, allowed))
+    if found is None and "\x00" not in text:  # PostgreSQL refuses NUL in text
         name = model.name if entity == "organizations" else model.external_ref
         found = session.scalar(select(model).where(name == text, allowed))
     if found is None:

@@ -16,6 +16,7 @@ import jwt
 from fastapi import Depends, Header, Request
 from fastapi.security import OAuth2PasswordBearer
 
+from matching.access import record_id
 from matching.accounts import verify_api_key
 from matching.config import Settings
 from matching.store.models import User
@@ -111,7 +112,8 @@ def optional_principal(
     except jwt.InvalidTokenError:
         raise _unauthorized("访问令牌无效") from None
     with database.session("token") as session:
-        user = session.get(User, int(claims["sub"])) if str(claims["sub"]).isdigit() else None
+        number = record_id(str(claims["sub"]))
+        user = session.get(User, number) if number is not None else None
         if user is None or not user.active:
             raise _unauthorized("账号不存在或已停用")
         return principal_of(user, "token")
