@@ -202,10 +202,11 @@ def _read_xlsx(path: Path, is_known: Callable[[str], bool]) -> Table:
 
     _check_zip_sizes(path)
     try:
-        with warnings.catch_warnings():
+        # Our own handle, closed however openpyxl fails (it may leave its own open).
+        with warnings.catch_warnings(), open(path, "rb") as handle:
             # openpyxl warns about extensions it ignores (e.g. conditional formats); harmless.
             warnings.simplefilter("ignore")
-            workbook = load_workbook(path, data_only=True)
+            workbook = load_workbook(handle, data_only=True)
             sheet = _pick_sheet(workbook, is_known)
             notes: list[str] = []
             _unmerge(sheet, notes)
