@@ -125,6 +125,13 @@ class Settings(BaseSettings):
         ge=10,
         description="Fused candidates the ranking model re-orders (when a model is active).",
     )
+    store_poll_seconds: float = Field(
+        default=10.0,
+        ge=0,
+        description="How often the running service looks for records written by other "
+        "processes (techmatch import, another service process) and makes them matchable; "
+        "0: never (they are caught up at the next start).",
+    )
 
     environment: Literal["development", "production"] = Field(
         default="development",

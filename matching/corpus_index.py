@@ -193,6 +193,39 @@ class CorpusIndex:
                     texts[row.id] = row.text
             self.facets, self.texts = facets, texts
 
+    def catch_up(self, database: Database, ids: Iterable[int] | None = None) -> int:
+        """Refresh the records whose stored version differs from the one indexed (written by
+        another process): among ``ids``, or among all records when ``None``. Records the index
+        already holds as stored are skipped, so a record this process refreshed itself is not
+        embedded twice. Returns how many records were refreshed.
+
+        Works in chunks of ``EMBED_CHUNK``, so the service's own refreshes are never held up
+        by more than one chunk of embedding."""
+        model: Any = MODELS[self.kind]
+        query = select(model.id, model.updated_at).where(
+            model.status.in_(ACTIVE_STATUSES[self.kind])
+        )
+        wanted = None if ids is None else set(ids)
+        if wanted is not None:
+            if not wanted:
+                return 0
+            query = query.where(model.id.in_(sorted(wanted)))
+        with database.session() as session:
+            stored = {int(entity_id): stamp for entity_id, stamp in session.execute(query)}
+        held = self.facets
+        candidates = set(stored) | set(held) if wanted is None else wanted
+        stale = sorted(
+            entity_id
+            for entity_id in candidates
+            if (entity_id in stored) != (entity_id in held)
+            or (entity_id in stored and held[entity_id].updated_at != stored[entity_id])
+        )
+        for start in range(0, len(stale), EMBED_CHUNK):
+            self.refresh(database, stale[start : start + EMBED_CHUNK])
+        if stale:
+            log.info("%s index caught up with %d records written elsewhere", self.kind, len(stale))
+        return len(stale)
+
     def save(self, database: Database | None = None) -> None:
         """Persist the vector index with the high-water mark of what it holds. The mark is
         computed from the index's own records, not from the store: a record another process

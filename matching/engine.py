@@ -19,6 +19,7 @@ from numpy.typing import NDArray
 from sqlalchemy import select
 
 from matching.access import find_record
+from matching.change_feed import ChangeFeed
 from matching.config import Settings
 from matching.corpus import CorpusKind, document_text
 from matching.corpus_index import CorpusIndex, SyncReport
@@ -63,11 +64,16 @@ class MatchingEngine:
         self._ranker_stamp = -1
         self._signals: tuple[float, Signals] = (-SIGNALS_SECONDS, Signals())
         self._signals_lock = threading.Lock()
+        self.change_feed: ChangeFeed | None = None  # set by open()
+        self._catch_up_lock = threading.Lock()
 
     def open(self, progress: IndexProgress | None = None) -> list[SyncReport]:
         """Load, catch up or build every corpus index (see ``CorpusIndex.open``);
         ``progress(kind, embedded, total)`` follows each corpus's embedding."""
         reports = []
+        # Marked before reading the store: whatever is written while the indexes open is
+        # caught up by the first ``catch_up``.
+        self.change_feed = ChangeFeed(self.database)
         kinds: tuple[CorpusKind, ...] = ("needs", "results", "experts")
         for kind in kinds:
             corpus = CorpusIndex(kind, self.encoder, self.settings)
@@ -94,6 +100,19 @@ class MatchingEngine:
     def refresh(self, kind: CorpusKind, ids: Iterable[int]) -> None:
         """Make created, changed or withdrawn records matchable (or gone) at once."""
         self.corpora[kind].refresh(self.database, list(ids))
+
+    def catch_up(self) -> dict[str, int]:
+        """Make records written by other processes since ``open`` (or the last call)
+        matchable, changed or gone; returns how many records each corpus refreshed."""
+        if self.change_feed is None:
+            return {}
+        with self._catch_up_lock:
+            changed = self.change_feed.changes()
+            refreshed = {}
+            for kind, corpus in self.corpora.items():
+                ids = None if changed is None else changed.get(corpus.kind, set())
+                refreshed[kind] = corpus.catch_up(self.database, ids)
+            return refreshed
 
     def save(self) -> None:
         for corpus in self.corpora.values():

@@ -26,6 +26,7 @@ from service.routes import (
     records,
     transfer,
 )
+from service.store_follower import StoreFollower
 from service.web import install_web
 
 __all__ = ["create_app"]
@@ -46,7 +47,14 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        follower = None
+        if app.state.engine is not None and settings.store_poll_seconds > 0:
+            follower = StoreFollower(app.state.engine, settings.store_poll_seconds)
+            follower.start()
+        app.state.store_follower = follower
         yield
+        if follower is not None:
+            follower.stop()
         app.state.jobs.shutdown()
         if app.state.engine is not None:
             app.state.engine.save()

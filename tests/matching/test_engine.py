@@ -22,6 +22,7 @@ from matching.importing import import_file
 from matching.store.database import Database
 from matching.store.models import Expert, Need, Result
 from tests.conftest import DEMO_DIR
+from tests.factories import need_row, write_csv
 
 PAIRS = 12
 OTHER_RESULTS = 60
@@ -213,3 +214,44 @@ def test_a_save_does_not_claim_records_written_behind_the_engine_s_back(
         r.kind: r for r in MatchingEngine(engine.database, settings, engine.encoder).open()
     }
     assert (restarted["needs"].action, restarted["needs"].embedded) == ("caught up", 1)
+
+
+def test_catch_up_makes_writes_of_other_processes_matchable_once(
+    world: tuple[MatchingEngine, list[DemoPair], Settings], tmp_path: Path
+) -> None:
+    """``techmatch import`` (or a second service) writes beside a running engine: catch_up
+    makes the new need matchable and the withdrawn result gone, without a restart, and embeds
+    nothing twice."""
+    engine, pairs, settings = world
+    engine.catch_up()  # earlier tests wrote behind this engine's back too
+    other = Database(settings.resolved_database_url)  # another writer, its own connections
+    try:
+        with other.session() as session:
+            original = session.scalar(select(Need).where(Need.external_ref == pairs[6].need_ref))
+            assert original is not None
+            text = {"需求名称": original.title, "需求描述": original.description}
+        twin = need_row(7001, **text)
+        report = import_file(other, "needs", write_csv(tmp_path / "twin.csv", [twin]))
+        assert report.created == 1
+        with other.session("another-process") as session:
+            result = session.scalar(
+                select(Result).where(Result.external_ref == pairs[6].result_ref)
+            )
+            assert result is not None
+            result.status = "withdrawn"
+    finally:
+        other.dispose()
+    assert "T-7001" not in engine.similar_needs(pairs[6].need_ref, top=5).refs()
+    assert engine.catch_up() == {"needs": 1, "results": 1, "experts": 0}
+    assert "T-7001" in engine.similar_needs(pairs[6].need_ref, top=5).refs()
+    assert pairs[6].result_ref not in engine.need_to_results(pairs[6].need_ref, top=20).refs()
+    assert engine.catch_up() == {"needs": 0, "results": 0, "experts": 0}
+    # A write this engine refreshed itself is not embedded again by the next catch_up.
+    with engine.database.session() as session:
+        result = session.scalar(select(Result).where(Result.external_ref == pairs[6].result_ref))
+        assert result is not None
+        result.status = "published"
+        result_id = result.id
+    engine.refresh("results", [result_id])
+    assert engine.catch_up() == {"needs": 0, "results": 0, "experts": 0}
+    assert pairs[6].result_ref in engine.need_to_results(pairs[6].need_ref, top=5).refs()

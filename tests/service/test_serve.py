@@ -16,7 +16,11 @@ import pytest
 
 from matching.config import Settings
 from matching.encode import Encoder
+from matching.store.database import Database
 from tests.conftest import REPO
+from tests.factories import need_row, write_csv
+from tests.service.role_accounts import add_account
+from tests.web.browser import served
 
 
 def _free_port() -> int:
@@ -24,6 +28,12 @@ def _free_port() -> int:
         sock.bind(("127.0.0.1", 0))
         port: int = sock.getsockname()[1]
         return port
+
+
+def _get(url: str, headers: dict[str, str] | None = None) -> Any:
+    request = urllib.request.Request(url, headers=headers or {})
+    with urllib.request.urlopen(request, timeout=60) as answer:
+        return json.loads(answer.read())
 
 
 def _serve_until_healthy(
@@ -84,3 +94,48 @@ def test_first_run_sets_up_store_and_indexes_and_second_run_reuses_them(
     again, second = _serve_until_healthy(tmp_path / "var", mini_demo_dir, models)
     assert again["counts"] == counts and again["indexes"] == health["indexes"]
     assert second < 60, f"second start took {second:.1f} s"
+
+
+@pytest.mark.slow
+def test_a_running_service_makes_a_command_line_import_matchable_without_restart(
+    tmp_path: Path,
+    mini_demo_dir: Path,
+    encoder_settings: Settings,
+    encoder: Encoder,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A centre imports a batch with ``techmatch import`` while the service runs: the service's
+    store follower catches the new needs up within a few poll intervals."""
+    monkeypatch.setenv("TECHMATCH_STORE_POLL_SECONDS", "0.5")
+    data_dir = tmp_path / "var"
+    models = encoder_settings.resolved_models_dir
+    upload = write_csv(tmp_path / "needs.csv", [need_row(1), need_row(2)])
+    with served(data_dir, mini_demo_dir, models) as base:
+        assert _get(f"{base}/health")["indexes"]["needs"]["indexed"] == 20
+        env = {
+            **os.environ,
+            "TECHMATCH_DATA_DIR": str(data_dir),
+            "TECHMATCH_MODELS_DIR": str(models),
+        }
+        done = subprocess.run(
+            [sys.executable, "-m", "service.cli", "import", "needs", str(upload)],
+            cwd=REPO,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+        assert done.returncode == 0, done.stdout + done.stderr
+        imported = time.perf_counter()
+        while _get(f"{base}/health")["indexes"]["needs"]["indexed"] != 22:
+            assert time.perf_counter() - imported < 60, "the import never reached the index"
+            time.sleep(0.1)
+        print(f"imported needs matchable {time.perf_counter() - imported:.1f} s after the import")
+        settings = Settings(data_dir=data_dir, load_demo=False)
+        database = Database(settings.resolved_database_url)
+        try:
+            staff = add_account(database, settings, "staff", "staff1")
+        finally:
+            database.dispose()
+        similar = _get(f"{base}/api/v1/needs/T-0001/similar", staff)
+        assert "T-0002" in [item["ref"] for item in similar["items"]]
