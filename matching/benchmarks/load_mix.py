@@ -3,10 +3,15 @@
 
 - ``match``: ``GET /api/v1/needs/{need}/matches/results?top=10`` over the store's active needs;
 - ``write``: ``POST /api/v1/needs`` creating a new draft need (a unique title each time);
-- ``feedback``: ``POST /api/v1/feedback`` recording 已查看 on a (need, result) pair.
+- ``feedback``: ``POST /api/v1/feedback`` recording 已查看 on a (need, result) pair;
+- ``form``: committee experts filling in their evaluation forms. Before the clients start, a
+  round is created through the API over the active needs and ``FORM_EXPERTS`` experts, assigned,
+  and each assigned expert gets an account and a token. Each form is then saved as a draft
+  (``PUT .../form``) on its first visit, submitted (``POST .../form/submit``, which locks it) on
+  its second, and read back (``GET .../form``) after that.
 
 Each client picks the next operation from a fixed, repeating sequence given by the weights
-(default 8 : 1 : 1), so the mix is exact and reproducible. Reported per operation: requests,
+(default 7 : 1 : 1 : 1), so the mix is exact and reproducible. Reported per operation: requests,
 latency p50/p95/max (ms) and errors (any answer but the expected 200/201). With
 ``soak_seconds`` the same mix runs that long and the server's resident memory (VmRSS) is
 sampled every ``sample_every`` seconds: first, last and max RSS and every sample.
@@ -17,11 +22,13 @@ from __future__ import annotations
 import http.client
 import json
 import os
+import secrets
 import statistics
 import threading
 import time
 import urllib.parse
 import uuid
+from collections import deque
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -29,6 +36,7 @@ from typing import Any
 
 from sqlalchemy import select
 
+from matching.accounts import AccountError, create_user, set_password
 from matching.benchmarks.api_load import (
     MATCH_PATH,
     USERNAME,
@@ -42,11 +50,26 @@ from matching.benchmarks.api_load import (
 from matching.config import Settings
 from matching.corpus import ACTIVE_STATUSES
 from matching.store.database import Database
-from matching.store.models import Need, Organization, Result
+from matching.store.models import Expert, Need, Organization, Result
 
-__all__ = ["OperationStats", "load_mix", "markdown", "resident_mb"]
+__all__ = ["DEFAULT_WEIGHTS", "OPERATIONS", "OperationStats", "load_mix", "markdown", "resident_mb"]
 
-OPERATIONS = ("match", "write", "feedback")
+OPERATIONS = ("match", "write", "feedback", "form")
+DEFAULT_WEIGHTS = {"match": 7, "write": 1, "feedback": 1, "form": 1}
+FORM_EXPERTS = 30  # experts in the benchmark's round (each one an account to log in)
+# A complete answer to the shipped 企业技术需求评比 form (resources/form_needs_default.json).
+FORM_ANSWERS: dict[str, Any] = {
+    "scores": {
+        "authenticity_urgency": 8,
+        "advancement_difficulty": 7.5,
+        "industrial_benefit": 8.5,
+        "enterprise_capacity": 7,
+        "clarity": "良",
+    },
+    "comments": {"advancement_difficulty": "技术难度较高，国内同类企业尚无成熟方案。"},
+    "overall_comment": "需求真实迫切，指标明确，建议发布。",
+    "declared_no_conflict": True,
+}
 
 
 @dataclass
@@ -98,6 +121,127 @@ def _targets(database: Database) -> _Targets:
     return _Targets(_need_paths(database), enterprises, pairs)
 
 
+class _FormWork:
+    """The committee side of the mix: the round's assignments and each assigned expert's token.
+
+    Every form goes draft (``PUT``) → submit (``POST .../submit``, locks it) → read (``GET``),
+    one step at a time: a form is never in two requests at once, so a draft can never arrive
+    after its own submission (that would rightly be a 409). Drafted forms are submitted before
+    new ones are drafted, so a short run submits too; once all are submitted, forms are read
+    back in turn."""
+
+    def __init__(self, round_id: int, pairs: list[tuple[int, int]], tokens: dict[int, str]):
+        self.round_id, self.pairs, self.tokens = round_id, pairs, tokens
+        self.steps = [0] * len(pairs)  # 0 new, 1 drafted, 2 submitted; reads counted apart
+        self.reads = 0
+        self.to_draft: deque[int] = deque(range(len(pairs)))
+        self.to_submit: deque[int] = deque()
+        self.submitted: deque[int] = deque()
+        self.lock = threading.Lock()
+
+    def take(self) -> tuple[int, str, str, str | None, str]:
+        """The next step: (form index, method, path, body, token); hand it back with
+        ``finished`` once answered."""
+        with self.lock:
+            if self.to_submit:
+                index = self.to_submit.popleft()
+            elif self.to_draft:
+                index = self.to_draft.popleft()
+            elif self.submitted:
+                index = self.submitted.popleft()
+            else:
+                raise RuntimeError("every form is in a request: more clients than forms")
+            step = self.steps[index]
+        item_id, expert_id = self.pairs[index]
+        path = f"/api/v1/rounds/{self.round_id}/items/{item_id}/form"
+        token = self.tokens[expert_id]
+        if step == 0:
+            return index, "PUT", path, json.dumps(FORM_ANSWERS, ensure_ascii=False), token
+        if step == 1:
+            return index, "POST", f"{path}/submit", None, token
+        return index, "GET", path, None, token
+
+    def finished(self, index: int, succeeded: bool) -> None:
+        """Put the form back: one step further when its request succeeded, else to retry."""
+        with self.lock:
+            step = self.steps[index]
+            if succeeded:
+                if step < 2:
+                    self.steps[index] = step + 1
+                else:
+                    self.reads += 1
+            queue = (self.to_draft, self.to_submit, self.submitted)[self.steps[index]]
+            queue.append(index)
+
+    def counts(self) -> dict[str, int]:
+        with self.lock:
+            steps, reads = list(self.steps), self.reads
+        return {
+            "assignments": len(steps),
+            "drafts_saved": sum(step >= 1 for step in steps),
+            "submitted": sum(step >= 2 for step in steps),
+            "reads": reads,
+        }
+
+
+def _call(netloc: str, token: str, method: str, path: str, body: Any = None) -> Any:
+    """One JSON request of the set-up; ``RuntimeError`` on any answer but 2xx."""
+    connection = http.client.HTTPConnection(netloc, timeout=300)
+    headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
+    data = None if body is None else json.dumps(body, ensure_ascii=False).encode()
+    try:
+        connection.request(method, path, data, headers=headers)
+        response = connection.getresponse()
+        payload = response.read()
+    finally:
+        connection.close()
+    if not 200 <= response.status < 300:
+        raise RuntimeError(f"{method} {path}: HTTP {response.status} {payload[:300]!r}")
+    return json.loads(payload) if payload else None
+
+
+def _form_work(database: Database, base_url: str, token: str) -> _FormWork:
+    """A round over the active needs and ``FORM_EXPERTS`` experts, created and assigned through
+    the API as an organiser would, and a logged-in account for every assigned expert."""
+    netloc = urllib.parse.urlsplit(base_url).netloc
+    with database.session() as session:
+        needs = list(
+            session.scalars(
+                select(Need.external_ref)
+                .where(Need.status.in_(ACTIVE_STATUSES["needs"]))
+                .order_by(Need.id)
+            )
+        )
+        experts = list(
+            session.scalars(select(Expert.external_ref).order_by(Expert.id).limit(FORM_EXPERTS))
+        )
+    body = {"name": f"负载测试评比 {uuid.uuid4().hex[:8]}", "reviewers_per_item": 3}
+    round_id = _call(netloc, token, "POST", "/api/v1/rounds", {**body, "max_load": 1000})["id"]
+    _call(netloc, token, "POST", f"/api/v1/rounds/{round_id}/items", {"needs": needs})
+    _call(netloc, token, "POST", f"/api/v1/rounds/{round_id}/experts", {"experts": experts})
+    report = _call(netloc, token, "POST", f"/api/v1/rounds/{round_id}/assign")
+    pairs = [
+        (panel["item_id"], member["expert_id"])
+        for panel in report["panels"]
+        for member in panel["members"]
+    ]
+    password = secrets.token_urlsafe(18) + "7x"
+    assigned = sorted({expert_id for _item, expert_id in pairs})
+    with database.session("bench") as session:
+        for expert_id in assigned:
+            username = f"bench-expert-{expert_id}"
+            try:
+                create_user(session, username, password, "expert", expert=expert_id)
+            except AccountError:  # already there from an earlier run
+                set_password(session, username, password)
+    tokens = {
+        expert_id: login(base_url, f"bench-expert-{expert_id}", password) for expert_id in assigned
+    }
+    # Interleave the experts, so that concurrent clients write different experts' forms.
+    pairs.sort(key=lambda pair: (pair[0] * 7919 + pair[1]) % 104729)
+    return _FormWork(round_id, pairs, tokens)
+
+
 def _schedule(weights: dict[str, int]) -> list[str]:
     """The repeating operation sequence, interleaved (8:1:1 → m m m w m m f m m m)."""
     total = sum(weights.values())
@@ -120,22 +264,23 @@ class _MixClient(threading.Thread):
         netloc: str,
         token: str,
         targets: _Targets,
+        forms: _FormWork | None,
         schedule: list[str],
         offset: int,
         stop: threading.Event,
     ) -> None:
         super().__init__(daemon=True)
-        self.netloc, self.targets, self.schedule = netloc, targets, schedule
+        self.netloc, self.targets, self.forms, self.schedule = netloc, targets, forms, schedule
+        self.token = token
         self.offset, self.stop = offset, stop
-        self.headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
         self.latencies: dict[str, list[float]] = {name: [] for name in OPERATIONS}
         self.errors: dict[str, list[str]] = {name: [] for name in OPERATIONS}
 
-    def _request(self, number: int, operation: str) -> tuple[str, str, str | None, int]:
+    def _request(self, number: int, operation: str) -> tuple[str, str, str | None, int, str]:
         targets = self.targets
         if operation == "match":
             path = targets.match_paths[number % len(targets.match_paths)]
-            return "GET", path, None, 200
+            return "GET", path, None, 200, self.token
         if operation == "write":
             body = {
                 "title": f"负载测试需求 {uuid.uuid4().hex[:12]}",
@@ -143,23 +288,28 @@ class _MixClient(threading.Thread):
                 "organization_id": targets.enterprise_ids[number % len(targets.enterprise_ids)],
                 "status": "草稿",
             }
-            return "POST", "/api/v1/needs", json.dumps(body, ensure_ascii=False), 201
+            return "POST", "/api/v1/needs", json.dumps(body, ensure_ascii=False), 201, self.token
         need, result = targets.pairs[number % len(targets.pairs)]
         body = {"need": need, "result": result, "action": "已查看", "note": "负载测试"}
-        return "POST", "/api/v1/feedback", json.dumps(body, ensure_ascii=False), 201
+        payload = json.dumps(body, ensure_ascii=False)
+        return "POST", "/api/v1/feedback", payload, 201, self.token
 
     def run(self) -> None:
         connection = http.client.HTTPConnection(self.netloc, timeout=60)
         number = self.offset
         while not self.stop.is_set():
             operation = self.schedule[number % len(self.schedule)]
-            method, path, body, expected = self._request(number, operation)
+            form: tuple[_FormWork, int] | None = None
+            if operation == "form" and self.forms is not None:
+                index, method, path, body, token = self.forms.take()
+                form, expected = (self.forms, index), 200
+            else:
+                method, path, body, expected, token = self._request(number, operation)
             number += 1
+            headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
             started = time.perf_counter()
             try:
-                connection.request(
-                    method, path, body.encode() if body else None, headers=self.headers
-                )
+                connection.request(method, path, body.encode() if body else None, headers=headers)
                 response = connection.getresponse()
                 payload = response.read()
                 status = response.status
@@ -167,8 +317,12 @@ class _MixClient(threading.Thread):
                 connection.close()
                 connection = http.client.HTTPConnection(self.netloc, timeout=60)
                 self.errors[operation].append(f"{method} {path}: {error!r}")
+                if form is not None:
+                    form[0].finished(form[1], succeeded=False)
                 continue
             self.latencies[operation].append((time.perf_counter() - started) * 1000)
+            if form is not None:
+                form[0].finished(form[1], succeeded=status == expected)
             if status != expected:
                 detail = payload[:200].decode(errors="replace")
                 self.errors[operation].append(f"{method} {path}: HTTP {status} {detail}")
@@ -200,7 +354,7 @@ def load_mix(
 ) -> dict[str, Any]:
     """Start the server over ``settings``' store, warm it up and drive the mix with ``clients``
     for ``seconds`` (or ``soak_seconds`` when given, sampling the server's RSS)."""
-    weights = weights or {"match": 8, "write": 1, "feedback": 1}
+    weights = weights or DEFAULT_WEIGHTS
     weights = {name: weight for name, weight in weights.items() if weight > 0}
     unknown = set(weights) - set(OPERATIONS)
     if unknown or not weights:
@@ -209,22 +363,31 @@ def load_mix(
     database = Database(settings.resolved_database_url)
     database.upgrade()
     password = ensure_account(database)
-    targets = _targets(database)
-    if not targets.match_paths or not targets.enterprise_ids or not targets.pairs:
-        raise RuntimeError("the store needs active needs, enterprises and results")
     progress(f"starting the server on {settings.data_dir}")
     with running_server(settings) as server:
+        # Read once the server has set the store up (a fresh folder gets the demo data).
+        targets = _targets(database)
+        if not targets.match_paths or not targets.enterprise_ids or not targets.pairs:
+            raise RuntimeError("the store needs active needs, enterprises and results")
         token = login(server.url, USERNAME, password)
         progress(f"warm-up: each of {len(targets.match_paths)} needs once")
         failures = warm_up(server.url, token, targets.match_paths)
         if failures:
             raise RuntimeError(f"warm-up failed: {failures[:5]}")
+        forms = None
+        if "form" in weights:
+            progress("committee round: items, experts, assignment, expert accounts")
+            forms = _form_work(database, server.url, token)
+            if len(forms.pairs) < clients:
+                raise RuntimeError(f"{len(forms.pairs)} forms for {clients} clients: too few")
+            progress(f"  {len(forms.pairs)} forms for {len(forms.tokens)} experts")
         schedule = _schedule(weights)
         netloc = urllib.parse.urlsplit(server.url).netloc
         stop = threading.Event()
         step = max(1, len(targets.match_paths) // clients)
         threads = [
-            _MixClient(netloc, token, targets, schedule, i * step + i, stop) for i in range(clients)
+            _MixClient(netloc, token, targets, forms, schedule, i * step + i, stop)
+            for i in range(clients)
         ]
         samples: list[dict[str, float | None]] = []
         progress(f"{clients} clients, mix {weights}, for {duration:g} s")
@@ -266,6 +429,8 @@ def load_mix(
         "server_cores": server_cores,
         "operations": [asdict(op) for op in operations],
     }
+    if forms is not None:
+        report["forms"] = forms.counts()
     if soak_seconds is not None:
         values = [s["rss_mb"] for s in samples if s["rss_mb"] is not None]
         report["rss_samples"] = samples
@@ -292,6 +457,13 @@ def markdown(report: dict[str, Any]) -> str:
         f"| all | {report['requests']:,} ({report['requests_per_s']}/s) | | | | "
         f"{report['errors']} |"
     )
+    if "forms" in report:
+        forms = report["forms"]
+        lines.append("")
+        lines.append(
+            f"committee forms: {forms['assignments']} assigned, {forms['drafts_saved']} drafts "
+            f"saved, {forms['submitted']} submitted (locked), {forms['reads']} read back"
+        )
     if "rss_mb" in report:
         rss = report["rss_mb"]
         series = ", ".join(f"{s['t']:g} s {s['rss_mb']}" for s in report["rss_samples"])

@@ -222,8 +222,11 @@ def bench_load(
     clients: Annotated[int, typer.Option(min=1, help="并发客户端数")] = 32,
     seconds: Annotated[float, typer.Option(min=1, help="持续秒数")] = 60,
     mix: Annotated[
-        str, typer.Option(help="操作比例 match:write:feedback（匹配查询:新建需求:反馈）")
-    ] = "8:1:1",
+        str,
+        typer.Option(
+            help="操作比例 match:write:feedback:form（匹配查询:新建需求:反馈:专家评审表保存与提交）"
+        ),
+    ] = "7:1:1:1",
     soak: Annotated[
         float | None,
         typer.Option(min=1, help="浸泡测试秒数：按此时长运行，并每 10 秒采样服务进程常驻内存"),
@@ -233,13 +236,14 @@ def bench_load(
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="以 JSON 输出")] = False,
 ) -> None:
-    """Drive the server on loopback with a mix of match queries, need writes and feedback posts:
-    p50/p95 and errors per operation; with --soak, the server's resident memory over time."""
+    """Drive the server on loopback with a mix of match queries, need writes, feedback posts and
+    committee form saves/submissions: p50/p95 and errors per operation; with --soak, the
+    server's resident memory over time."""
     from matching.benchmarks.load_mix import OPERATIONS, load_mix, markdown
 
     parts = mix.split(":")
     if len(parts) != len(OPERATIONS) or not all(part.strip().isdigit() for part in parts):
-        raise typer.BadParameter("应为三个整数，如 8:1:1", param_hint="--mix")
+        raise typer.BadParameter("应为四个整数，如 7:1:1:1", param_hint="--mix")
     weights = dict(zip(OPERATIONS, (int(part) for part in parts), strict=True))
     if not any(weights.values()):
         raise typer.BadParameter("至少一项比例大于 0", param_hint="--mix")
