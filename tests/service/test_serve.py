@@ -127,10 +127,16 @@ def test_a_running_service_makes_a_command_line_import_matchable_without_restart
         )
         assert done.returncode == 0, done.stdout + done.stderr
         imported = time.perf_counter()
-        while _get(f"{base}/health")["indexes"]["needs"]["indexed"] != 22:
+        while True:
+            health = _get(f"{base}/health")
+            # The follower counts a round's records once the round is over.
+            if health["store_follower"]["refreshed"] == 2:
+                break
             assert time.perf_counter() - imported < 60, "the import never reached the index"
             time.sleep(0.1)
         print(f"imported needs matchable {time.perf_counter() - imported:.1f} s after the import")
+        assert health["indexes"]["needs"]["indexed"] == 22
+        assert health["store_follower"]["interval_seconds"] == 0.5
         settings = Settings(data_dir=data_dir, load_demo=False)
         database = Database(settings.resolved_database_url)
         try:
