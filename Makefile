@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test bench lint typecheck audit templates clean
+.PHONY: run test bench soak lint typecheck audit templates clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -48,6 +48,10 @@ bench: $(STAMP)
 	$(BIN)/techmatch bench assign
 	$(BIN)/techmatch bench schedule
 	$(BIN)/techmatch bench load --clients 32 --seconds 60
+
+# Ten minutes of the same mix, sampling the server's resident memory every 10 s.
+soak: $(STAMP)
+	$(BIN)/techmatch bench load --clients 32 --soak 600
 
 templates: $(STAMP)
 	for e in needs results experts; do $(BIN)/techmatch template $$e data/templates/$$e.xlsx; done
