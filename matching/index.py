@@ -16,6 +16,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 from collections.abc import Callable, Collection, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -24,7 +25,7 @@ from typing import Any, Protocol
 import numpy as np
 from numpy.typing import NDArray
 
-from matching.atomic import atomic_path
+from matching.atomic import atomic_path, remove_orphaned_temporaries
 from matching.config import Settings
 from matching.errors import IndexCorrupt, IndexMissing, IndexStale
 
@@ -45,6 +46,7 @@ __all__ = [
 MANIFEST_NAME = "manifest.json"
 _FORMAT = 1
 _PENDING_NAME = ".vectors.pending"
+_PENDING = re.compile(r"^\.vectors\.pending\.(\d+)$")
 _NORM_TOLERANCE = 1e-3
 
 
@@ -196,7 +198,11 @@ def write_index_files(
     Every file is fsynced before its rename. Until the manifest rename, the folder still
     describes the previous index.
     """
-    pending = folder / _PENDING_NAME
+    # What a killed save left (its temp files; its pending index file) would stay for good.
+    folder.mkdir(parents=True, exist_ok=True)
+    remove_orphaned_temporaries(folder)
+    remove_orphaned_temporaries(folder, _PENDING)
+    pending = folder / f"{_PENDING_NAME}.{os.getpid()}"  # one per process: saves never collide
     with atomic_path(pending) as temp:
         write(temp)
     checksum = file_checksum(pending)

@@ -5,6 +5,9 @@ Tests taking ``backend`` run on FAISS (flat) and Qdrant (local mode, a snapshot 
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -132,6 +135,37 @@ def test_second_save_replaces_the_first_and_leaves_one_file(tmp_path: Path, back
     assert second.checksum != first.checksum
     assert only_index_file(tmp_path).name == index_file_name(second.checksum)
     loaded, manifest = load_index(tmp_path, MODEL, DIMENSION)
+    assert manifest.high_water == "b" and len(loaded) == 399
+
+
+def test_a_save_removes_what_a_killed_save_left_and_keeps_a_live_writer_s_files(
+    tmp_path: Path, backend: str
+) -> None:
+    """A save killed mid-way leaves its temp files (and, FAISS, its pending index file); the
+    next save deletes those of writers no longer running, and never a running writer's."""
+    ended = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"],
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    dead = int(ended.stdout)  # that process has exited
+    index, _ = filled(backend)
+    index.save(tmp_path, model_id=MODEL, high_water="a")
+    orphans = [
+        f"..vectors.pending.{dead}.{dead}.k3j_x9ab.tmp",
+        f".manifest.json.{dead}.q1w2e3r4.tmp",
+        f".vectors.pending.{dead}",
+    ]
+    live = [f".manifest.json.{os.getppid()}.zz99yy88.tmp", f".vectors.pending.{os.getppid()}"]
+    for name in [*orphans, *live]:
+        (tmp_path / name).write_bytes(b"half-written")
+    index.remove([1])
+    index.save(tmp_path, model_id=MODEL, high_water="b")
+    left = {path.name for path in tmp_path.iterdir()}
+    assert not left & set(orphans)
+    assert set(live) <= left
+    loaded, manifest = load_index(tmp_path, MODEL, DIMENSION, load_settings(backend))
     assert manifest.high_water == "b" and len(loaded) == 399
 
 
