@@ -125,6 +125,12 @@ class Settings(BaseSettings):
         ge=10,
         description="Fused candidates the ranking model re-orders (when a model is active).",
     )
+    rerank_keep: int = Field(
+        default=3,
+        ge=0,
+        description="The first fused (dense + lexical) candidates the ranking model cannot push "
+        "out of a list's top (0: the model's order alone).",
+    )
     store_poll_seconds: float = Field(
         default=10.0,
         ge=0,

@@ -32,6 +32,7 @@ from matching.match_list import Match, MatchList
 from matching.ranker_registry import RankerRegistry, TrainedRanker
 from matching.ranking_features import Profile, Signals, candidate_features, profile_of
 from matching.regions import Region
+from matching.rerank import guarded_order
 from matching.store.database import Database
 from matching.store.models import Expert, Need, Organization, Result
 
@@ -222,7 +223,7 @@ class MatchingEngine:
         if ranker is not None and ranked and candidates:
             features = self._features(text, vector, profile or Profile(), candidates)
             match_scores = ranker.model.match_score(features)
-            order = np.argsort(-match_scores, kind="stable")[:top]
+            order = guarded_order(match_scores, self.settings.rerank_keep, top)[:top]
             scores = {candidates[i].id: float(match_scores[i]) for i in order}
             candidates = [candidates[i] for i in order]
         if ranker is not None and ranked:

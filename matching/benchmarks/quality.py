@@ -24,10 +24,12 @@ from matching.ranker_sources import (
     index_beir_corpus,
 )
 from matching.ranker_training import out_of_fold_scores
+from matching.rerank import guarded_order
 
 __all__ = ["DemoPairsCheck", "demo_pairs_check", "quality_benchmark"]
 
 DEPTH = 100
+TOP = 10  # the list length the guard protects (NDCG@10, MRR@10)
 
 
 def _ranked_run(
@@ -38,9 +40,11 @@ def _ranked_run(
     settings: Settings,
     train: BeirData | None,
     progress: Callable[[str], None],
-) -> dict[str, list[str]]:
-    """The ranking model's order of each query's candidates: out of fold (5 folds by query)
-    when only the evaluation data is given, else trained on ``train``'s queries."""
+) -> tuple[dict[str, list[str]], dict[str, list[str]]]:
+    """The ranking model's order of each query's candidates, as the engine serves it (the
+    fused top ``settings.rerank_keep`` kept in the top ``TOP``) and the model's order alone:
+    out of fold (5 folds by query) when only the evaluation data is given, else trained on
+    ``train``'s queries."""
     if train is None:
         progress("ranked: 5-fold cross-validation by query (out of fold)")
         signals = beir_signals(run)
@@ -55,11 +59,14 @@ def _ranked_run(
         evaluation = beir_training_set(indexes, run, data.qrels, signals, "evaluation")
         scores = model.match_score(evaluation.features)
     ranked: dict[str, list[str]] = {}
+    unguarded: dict[str, list[str]] = {}
     for query in run.candidates:
-        rows = np.flatnonzero(evaluation.queries == query)
-        order = rows[np.argsort(-scores[rows], kind="stable")]
+        rows = np.flatnonzero(evaluation.queries == query)  # in fused order
+        order = rows[guarded_order(scores[rows], settings.rerank_keep, TOP)]
         ranked[query] = [evaluation.items[row] for row in order]
-    return ranked
+        order = rows[np.argsort(-scores[rows], kind="stable")]
+        unguarded[query] = [evaluation.items[row] for row in order]
+    return ranked, unguarded
 
 
 def _runs(
@@ -80,7 +87,9 @@ def _runs(
         runs["dense"][query_id] = [keys[d] for d, _ in dense]
         runs["bm25"][query_id] = [keys[d] for d, _ in words]
         runs["hybrid"][query_id] = [keys[c.id] for c in candidates]
-    runs["ranked"] = _ranked_run(data, indexes, run, encoder, settings, train, progress)
+    runs["ranked"], runs["model only"] = _ranked_run(
+        data, indexes, run, encoder, settings, train, progress
+    )
     return runs
 
 

@@ -27,8 +27,9 @@ def bench_quality(
     train_qrels: Annotated[Path | None, typer.Option(help="训练查询的 qrels TSV")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="以 JSON 输出")] = False,
 ) -> None:
-    """NDCG@10, MRR@10, Recall@100 of bm25, dense, hybrid and ranked; and the demo pairs'
-    top-3 share. ``ranked`` is scored out of fold (5 folds by query) unless training queries
+    """NDCG@10, MRR@10, Recall@100 of bm25, dense, hybrid, ranked (as served: the fused top
+    TECHMATCH_RERANK_KEEP kept in the top 10) and model only (no guard); and the demo pairs'
+    top-3 share. The model is scored out of fold (5 folds by query) unless training queries
     are given."""
     from matching.benchmarks.quality import demo_pairs_check, quality_benchmark
     from matching.encode import load_encoder
