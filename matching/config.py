@@ -126,7 +126,7 @@ class Settings(BaseSettings):
         description="Fused candidates the ranking model re-orders (when a model is active).",
     )
     rerank_keep: int = Field(
-        default=3,
+        default=1,
         ge=0,
         description="The first fused (dense + lexical) candidates the ranking model cannot push "
         "out of a list's top (0: the model's order alone).",

@@ -6,7 +6,9 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
+import numpy as np
 import pytest
 from sqlalchemy import select
 
@@ -16,7 +18,7 @@ from matching.encode import Encoder
 from matching.engine import COLD_START_RANKER, FUSION_ONLY_RANKER, MatchingEngine
 from matching.feedback import pair_labels, record_feedback
 from matching.ranker import MatchRanker
-from matching.ranker_registry import RankerRegistry
+from matching.ranker_registry import RankerRegistry, TrainedRanker
 from matching.ranker_sources import feedback_training_set, train_from_sources
 from matching.store.database import Database
 from matching.store.models import Need
@@ -106,3 +108,34 @@ def test_training_from_feedback_reports_the_held_out_comparison(engine: Matching
     assert report.accepted == (report.holdout["ndcg@10_new"] > report.holdout["ndcg@10_fusion"])
     active = engine.ranker.version if engine.ranker else None
     assert active == (report.version if report.accepted else None)
+
+
+class FakeBackwardsModelForGuardTest(MatchRanker):
+    """Not a ranking model: scores the candidates in reverse fused order (the fused first
+    lowest), to test only that the engine applies the re-ranking guard."""
+
+    def match_score(self, X: Any) -> Any:
+        return np.linspace(0.0, 1.0, len(X))
+
+
+def test_the_fused_first_stays_in_a_re_ranked_list(engine: MatchingEngine) -> None:
+    need = need_ids(engine)[5]
+    engine._ranker_stamp = engine.rankers.state_stamp()  # keep the models set below
+    try:
+        engine.ranker = None  # the fused order
+        fused_first = engine.need_to_results(need, top=5).items[0].id
+        engine.ranker = TrainedRanker("v-fake", FakeBackwardsModelForGuardTest(), {})
+        guarded = engine.need_to_results(need, top=5)
+        scores = [item.score for item in guarded.items]
+        assert fused_first in [item.id for item in guarded.items]
+        assert guarded.items[-1].id == fused_first  # rescued at the end of the top
+        assert scores == sorted(scores, reverse=True)
+        unguarded = engine.settings.model_copy(update={"rerank_keep": 0})
+        engine.settings, settings = unguarded, engine.settings
+        try:
+            alone = engine.need_to_results(need, top=5)
+            assert fused_first not in [item.id for item in alone.items]
+        finally:
+            engine.settings = settings
+    finally:
+        engine.reload_ranker()
