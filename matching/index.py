@@ -13,11 +13,13 @@ truncated, altered, or built for another model.
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import json
 import os
 import re
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Callable, Collection, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
@@ -36,6 +38,7 @@ __all__ = [
     "check_rows",
     "create_index",
     "file_checksum",
+    "folder_lock",
     "index_file_name",
     "load_index",
     "read_manifest",
@@ -46,6 +49,7 @@ __all__ = [
 MANIFEST_NAME = "manifest.json"
 _FORMAT = 1
 _PENDING_NAME = ".vectors.pending"
+_LOCK_NAME = ".lock"
 _PENDING = re.compile(r"^\.vectors\.pending\.(\d+)$")
 _NORM_TOLERANCE = 1e-3
 
@@ -142,6 +146,18 @@ def load_index(
     location, :class:`IndexCorrupt` when a file or collection is missing, truncated, altered or
     unreadable. Without ``settings`` either backend loads, Qdrant in local mode.
     """
+    if not folder.is_dir():
+        raise IndexMissing(f"没有已保存的向量索引：{folder}")
+    with folder_lock(folder, exclusive=False):
+        return _load_index(folder, expected_model_id, expected_dimension, settings)
+
+
+def _load_index(
+    folder: Path,
+    expected_model_id: str,
+    expected_dimension: int,
+    settings: Settings | None,
+) -> tuple[VectorIndex, IndexManifest]:
     from matching.faiss_index import FaissIndex
 
     manifest = read_manifest(folder)
@@ -181,6 +197,21 @@ def file_checksum(path: Path) -> str:
     return digest.hexdigest()
 
 
+@contextmanager
+def folder_lock(folder: Path, *, exclusive: bool) -> Iterator[None]:
+    """An advisory lock on an index folder (``flock`` on ``<folder>/.lock``): saves take it
+    exclusively, loads shared, so several processes serving one data folder never read an index
+    half-way through another's save or delete the file another's manifest just named. The
+    kernel releases it when the holder dies."""
+    folder.mkdir(parents=True, exist_ok=True)
+    with open(folder / _LOCK_NAME, "a+b") as handle:
+        fcntl.flock(handle.fileno(), fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
+
+
 def write_index_files(
     folder: Path,
     write: Callable[[Path], None],
@@ -198,23 +229,26 @@ def write_index_files(
     Every file is fsynced before its rename. Until the manifest rename, the folder still
     describes the previous index.
     """
-    # What a killed save left (its temp files; its pending index file) would stay for good.
     folder.mkdir(parents=True, exist_ok=True)
-    remove_orphaned_temporaries(folder)
-    remove_orphaned_temporaries(folder, _PENDING)
-    pending = folder / f"{_PENDING_NAME}.{os.getpid()}"  # one per process: saves never collide
-    with atomic_path(pending) as temp:
-        write(temp)
-    checksum = file_checksum(pending)
-    name = index_file_name(checksum)
-    os.replace(pending, folder / name)
-    _fsync_folder(folder)
-    manifest = IndexManifest(model_id, dimension, count, checksum, high_water, kind, dict(params))
-    write_manifest(folder, manifest)
-    for old in folder.glob("vectors-*.index"):
-        if old.name != name:
-            old.unlink(missing_ok=True)
-    return manifest
+    with folder_lock(folder, exclusive=True):  # one save at a time per folder, across processes
+        # What a killed save left (its temp files; its pending index file) would stay for good.
+        remove_orphaned_temporaries(folder)
+        remove_orphaned_temporaries(folder, _PENDING)
+        pending = folder / f"{_PENDING_NAME}.{os.getpid()}"  # one per process: saves never collide
+        with atomic_path(pending) as temp:
+            write(temp)
+        checksum = file_checksum(pending)
+        name = index_file_name(checksum)
+        os.replace(pending, folder / name)
+        _fsync_folder(folder)
+        manifest = IndexManifest(
+            model_id, dimension, count, checksum, high_water, kind, dict(params)
+        )
+        write_manifest(folder, manifest)
+        for old in folder.glob("vectors-*.index"):
+            if old.name != name:
+                old.unlink(missing_ok=True)
+        return manifest
 
 
 def write_manifest(folder: Path, manifest: IndexManifest) -> None:

@@ -105,6 +105,7 @@ def test_round_trip_keeps_ids_vectors_and_manifest(kind: str, tmp_path: Path) ->
     assert {path.name for path in tmp_path.iterdir()} == {
         MANIFEST_NAME,
         index_file_name(manifest.checksum),
+        ".lock",  # the folder's save/load lock (empty)
     }
 
     loaded, read = load_index(tmp_path, MODEL, DIMENSION, load_settings(kind))
@@ -313,3 +314,44 @@ def test_manifest_of_an_older_version_without_location_still_loads(saved: Path) 
     manifest_path.write_text(json.dumps(manifest), "utf-8")
     loaded, read = load_index(saved, MODEL, DIMENSION)
     assert isinstance(read, IndexManifest) and read.location == "" and len(loaded) == 400
+
+
+SAVER_PROCESS = """
+import sys
+import numpy as np
+from pathlib import Path
+from matching.faiss_index import FaissIndex
+folder, seed, rounds = Path(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3])
+rng = np.random.default_rng(seed)
+for round_number in range(rounds):
+    index = FaissIndex.flat(24, capacity=300)
+    vectors = rng.standard_normal((300, 24), dtype=np.float32)
+    vectors /= np.linalg.norm(vectors, axis=1)[:, None]
+    index.upsert(np.arange(1, 301) + seed * 1000, vectors)
+    index.save(folder, model_id="m", high_water=f"{seed}-{round_number}")
+"""
+
+
+def test_processes_saving_one_folder_never_let_a_load_fail(tmp_path: Path) -> None:
+    """Several service processes on one data folder each save their indexes at shutdown: two
+    processes save into one folder over and over while this one loads it; every load finds a
+    whole index (its manifest and the file it names), and the folder ends with one index."""
+    filled("faiss")[0].save(tmp_path, model_id="m", high_water="start")
+    savers = [
+        subprocess.Popen([sys.executable, "-c", SAVER_PROCESS, str(tmp_path), str(seed), "40"])
+        for seed in (1, 2)
+    ]
+    loads = 0
+    try:
+        while any(saver.poll() is None for saver in savers):
+            loaded, manifest = load_index(tmp_path, "m", DIMENSION)
+            assert len(loaded) == manifest.count
+            loads += 1
+    finally:
+        for saver in savers:
+            saver.wait(timeout=120)
+    assert [saver.returncode for saver in savers] == [0, 0]
+    assert loads > 10
+    assert len(list(tmp_path.glob("vectors-*.index"))) == 1
+    loaded, manifest = load_index(tmp_path, "m", DIMENSION)
+    assert manifest.high_water in ("1-39", "2-39") and len(loaded) == 300
