@@ -12,11 +12,14 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
+from sqlalchemy import select
 
 from matching.config import Settings
 from matching.encode import Encoder
 from matching.store.database import Database
+from matching.store.models import Need
 from tests.conftest import REPO
 from tests.factories import need_row, write_csv
 from tests.service.role_accounts import add_account
@@ -145,3 +148,108 @@ def test_a_running_service_makes_a_command_line_import_matchable_without_restart
             database.dispose()
         similar = _get(f"{base}/api/v1/needs/T-0001/similar", staff)
         assert "T-0002" in [item["ref"] for item in similar["items"]]
+
+
+def _second_server(data_dir: Path, models: Path, port: int) -> subprocess.Popen[bytes]:
+    """Another ``techmatch serve`` on the same store and data folder (``--no-setup``)."""
+    env = {
+        **os.environ,
+        "TECHMATCH_DATA_DIR": str(data_dir),
+        "TECHMATCH_MODELS_DIR": str(models),
+        "TECHMATCH_PORT": str(port),
+    }
+    with open(data_dir.parent / f"second-{port}.log", "wb") as log:
+        return subprocess.Popen(
+            [sys.executable, "-m", "service.cli", "serve", "--no-setup"],
+            cwd=REPO,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+
+
+def _healthy(base: str) -> bool:
+    try:
+        with urllib.request.urlopen(f"{base}/health", timeout=2) as answer:
+            return bool(answer.status == 200)
+    except OSError:
+        return False
+
+
+def _until(check: Any, what: str, timeout: float = 60) -> float:
+    started = time.perf_counter()
+    while not check():
+        assert time.perf_counter() - started < timeout, what
+        time.sleep(0.1)
+    return time.perf_counter() - started
+
+
+@pytest.mark.slow
+def test_two_service_processes_on_one_store_follow_each_other_s_writes(
+    tmp_path: Path,
+    mini_demo_dir: Path,
+    encoder_settings: Settings,
+    encoder: Encoder,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Two processes serve one store and data folder (as behind a load balancer): a need
+    created through one is matchable through the other, a withdrawal through the other leaves
+    the first's lists; both stop (and save their indexes into the same folders) and a third
+    start loads those indexes, none rebuilt."""
+    monkeypatch.setenv("TECHMATCH_STORE_POLL_SECONDS", "0.5")
+    data_dir = tmp_path / "var"
+    models = encoder_settings.resolved_models_dir
+    with served(data_dir, mini_demo_dir, models) as first:
+        settings = Settings(data_dir=data_dir, load_demo=False)
+        database = Database(settings.resolved_database_url)
+        try:
+            staff = add_account(database, settings, "staff", "staff1")
+            with database.session() as session:
+                twin = session.scalars(select(Need).order_by(Need.id).limit(1)).one()
+                body = {
+                    "title": twin.title,
+                    "description": twin.description,
+                    "organization_id": twin.enterprise_id,
+                    "status": "已发布",
+                }
+                twin_id = twin.id
+        finally:
+            database.dispose()
+        port = _free_port()
+        second = f"http://127.0.0.1:{port}"
+        process = _second_server(data_dir, models, port)
+        try:
+            _until(lambda: _healthy(second), "the second process did not start", 180)
+            created = httpx.post(f"{first}/api/v1/needs", json=body, headers=staff, timeout=60)
+            assert created.status_code == 201, created.text
+            new_id = created.json()["id"]
+
+            def similar_ids(base: str) -> list[int]:
+                listed = _get(f"{base}/api/v1/needs/{twin_id}/similar", staff)
+                return [item["id"] for item in listed["items"]]
+
+            seen = _until(lambda: new_id in similar_ids(second), "never reached the second")
+            withdrawn = httpx.post(
+                f"{second}/api/v1/needs/{new_id}/withdraw", headers=staff, timeout=60
+            )
+            assert withdrawn.status_code == 200, withdrawn.text
+            gone = _until(lambda: new_id not in similar_ids(first), "never left the first")
+            print(
+                f"created via one process, matchable via the other after {seen:.1f} s; "
+                f"withdrawn via the other, gone from the first after {gone:.1f} s"
+            )
+        finally:
+            process.terminate()
+            process.wait(timeout=60)
+    # Both processes saved their indexes into the same folders on the way out.
+    health, _ = _serve_until_healthy(data_dir, mini_demo_dir, models)
+    assert {kind: state["indexed"] for kind, state in health["indexes"].items()} == {
+        "needs": 20,
+        "results": 40,
+        "experts": 10,
+    }
+    last = max(data_dir.parent.glob("serve-*.log"), key=lambda path: path.stat().st_mtime)
+    output = last.read_text(errors="replace")
+    assert "rebuilt" not in output and "Traceback" not in output, output
+    for log in data_dir.parent.glob("*.log"):
+        assert "Traceback" not in log.read_text(errors="replace"), log
