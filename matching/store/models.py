@@ -14,6 +14,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     String,
     Text,
 )
@@ -22,6 +23,7 @@ from sqlalchemy.types import TypeDecorator
 
 __all__ = [
     "ApiKey",
+    "BackgroundJob",
     "Base",
     "ChangeRecord",
     "EvaluationRound",
@@ -33,6 +35,7 @@ __all__ = [
     "Feedback",
     "Need",
     "Organization",
+    "PendingUpload",
     "Result",
     "ReviewAssignment",
     "ReviewForm",
@@ -472,3 +475,43 @@ class EventMeeting(Timestamped, Base):
     outcome_note: Mapped[str] = mapped_column(Text, default="")
     outcome_at: Mapped[dt.datetime | None] = mapped_column(AwareDateTime(), default=None)
     feedback_ids: Mapped[list[int]] = mapped_column(JSON, default=list)
+
+
+class BackgroundJob(Base):
+    """A long piece of work started from a page (an import, an assignment, a schedule, a
+    training): its progress and outcome, kept in the store so that every service process shows
+    it and a restart does not lose it. ``runner`` is ``host:pid`` of the process running it: a
+    job still marked active whose runner is gone was interrupted. ``outcome`` holds the
+    finished job's summary, lines and link."""
+
+    __tablename__ = "background_jobs"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(32), index=True)
+    title: Mapped[str] = mapped_column(String(200))
+    owner: Mapped[int] = mapped_column(Integer, index=True)
+    status: Mapped[str] = mapped_column(String(16), index=True)
+    progress: Mapped[int] = mapped_column(Integer, default=0)
+    message: Mapped[str] = mapped_column(Text, default="")
+    outcome: Mapped[dict[str, Any] | None] = mapped_column(JSON(none_as_null=True), default=None)
+    error: Mapped[str | None] = mapped_column(Text, default=None)
+    runner: Mapped[str] = mapped_column(String(300))
+    created_at: Mapped[dt.datetime] = mapped_column(AwareDateTime(), default=utc_now, index=True)
+    finished_at: Mapped[dt.datetime | None] = mapped_column(AwareDateTime(), default=None)
+
+
+class PendingUpload(Base):
+    """An import file checked (dry run) and waiting for its owner to confirm it: kept in the
+    store so that the confirmation may reach any service process. One per user; stale after
+    an hour."""
+
+    __tablename__ = "pending_uploads"
+
+    token: Mapped[str] = mapped_column(String(64), primary_key=True)
+    owner: Mapped[int] = mapped_column(Integer, unique=True)
+    entity: Mapped[str] = mapped_column(String(16))
+    name: Mapped[str] = mapped_column(String(300))
+    suffix: Mapped[str] = mapped_column(String(16))
+    data: Mapped[bytes] = mapped_column(LargeBinary)
+    options: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    created_at: Mapped[dt.datetime] = mapped_column(AwareDateTime(), default=utc_now)

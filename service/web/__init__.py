@@ -35,8 +35,8 @@ STATIC_DIR = Path(__file__).resolve().parent.parent / "static"
 
 def install_web(app: FastAPI) -> None:
     """Serve the pages and ``/static`` on ``app``, with a job runner for long work."""
-    app.state.jobs = JobRunner()
-    app.state.pending_imports = imports.PendingImports()
+    app.state.jobs = JobRunner(app.state.database)
+    app.state.pending_imports = imports.PendingImports(app.state.database)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     for module in (account, records, feedback, imports, dashboard, jobs, ranker, committee, events):
         app.include_router(module.router)

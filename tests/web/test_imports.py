@@ -7,13 +7,15 @@ import threading
 from typing import Any
 
 import pytest
+from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from matching.importing import import_file
 from matching.ranker_training import TrainingReport
 from matching.store.models import Need
+from service.app import create_app
 from service.web.jobs import JobRunner
-from tests.web.conftest import Site, csrf_of
+from tests.web.conftest import Site, csrf_of, log_in
 
 HEADER = "需求编号,需求名称,需求描述,企业名称,所在地区,截止日期\n"
 GOOD = "XQ-WEB-001,网页导入的需求,测试网页导入流程,网页测试企业有限公司,安徽省合肥市,2027-06-30\n"
@@ -153,3 +155,36 @@ def test_the_import_job_bar_follows_the_rows(site: Site, monkeypatch: pytest.Mon
     job = _jobs(site).wait(confirmed.headers["location"].rsplit("/", 1)[1])
     assert job is not None and job.status == "done", job
     assert calls == [(2, 2)]  # the dry run reports nothing; the job's import ends at its total
+
+
+def test_check_in_one_process_confirm_and_follow_in_another(site: Site) -> None:
+    """Behind a load balancer without stickiness the check, the confirmation and the job page
+    may reach different service processes: the checked upload and the job live in the store.
+    (A second app on the same store stands for the second process.)"""
+    second = create_app(site.settings, site.database, site.engine)  # type: ignore[arg-type]
+    try:
+        with TestClient(second) as other:
+            log_in(other, "staff")
+            row = (
+                "XQ-WEB-101,另一进程确认的需求,多进程部署下的导入确认流程测试,"
+                "网页测试企业有限公司,安徽省合肥市,2027-06-30\n"
+            )
+            checked = _upload(site, HEADER + row)
+            assert "确认导入" in checked.text
+            token = checked.text.split('name="token" value="')[1].split('"')[0]
+            form = csrf_of(other.get("/import").text)
+            confirmed = other.post(
+                "/import/confirm",
+                data={"token": token, "csrf_token": form},
+                follow_redirects=False,
+            )
+            assert confirmed.status_code == 303, confirmed.text
+            job_path = confirmed.headers["location"]
+            runner: JobRunner = second.state.jobs
+            assert runner.wait(job_path.rsplit("/", 1)[1]) is not None
+            page = site.clients["staff"].get(job_path).text  # the first process's view
+            assert "已完成" in page and "已写入：新增 1" in page
+    finally:
+        second.state.jobs.shutdown()
+    with site.database.session("test") as session:
+        assert session.scalar(select(Need).where(Need.external_ref == "XQ-WEB-101")) is not None

@@ -3,20 +3,26 @@ kind at a time when asked; and its progress fragment polled by HTMX."""
 
 from __future__ import annotations
 
+import datetime as dt
+import socket
+import subprocess
+import sys
 import threading
+import time
 from collections.abc import Iterator
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
-from matching.store.models import User
-from service.web.jobs import JobBusy, JobFailed, JobRunner, Outcome, Reporter
+from matching.store.database import Database
+from matching.store.models import BackgroundJob, Organization, User
+from service.web.jobs import INTERRUPTED, JobBusy, JobFailed, JobRunner, Outcome, Reporter
 from tests.web.conftest import Site
 
 
 @pytest.fixture
-def runner() -> Iterator[JobRunner]:
-    jobs = JobRunner(workers=2, keep=3)
+def runner(database: Database) -> Iterator[JobRunner]:
+    jobs = JobRunner(database, workers=2, keep=3, flush_seconds=0.05)
     yield jobs
     jobs.shutdown()
 
@@ -98,3 +104,87 @@ def test_the_progress_fragment_polls_while_the_job_runs(site: Site) -> None:
     jobs.wait(job.id)
     done = site.clients["staff"].get(f"/jobs/{job.id}/progress").text
     assert "hx-trigger" not in done and "好了" in done
+
+
+def test_another_process_sees_progress_outcome_and_exclusivity(
+    runner: JobRunner, database: Database
+) -> None:
+    """A second runner on the same store stands for another service process."""
+    other = JobRunner(database, flush_seconds=0.05)
+    try:
+        halfway, finish = threading.Event(), threading.Event()
+
+        def work(report: Reporter) -> Outcome:
+            report(40, "一半了")
+            halfway.set()
+            finish.wait(5)
+            return Outcome("完成了", ("第一行",), "/needs", "查看")
+
+        job = runner.submit("train", "训练", owner=1, work=work, exclusive=True)
+        assert halfway.wait(5)
+        deadline = time.monotonic() + 5
+        while (seen := other.get(job.id)) is not None and seen.progress != 40:
+            assert time.monotonic() < deadline, "progress never reached the store"
+            time.sleep(0.02)
+        assert seen is not None and (seen.status, seen.message) == ("running", "一半了")
+        with pytest.raises(JobBusy):
+            other.submit("train", "训练", 1, lambda report: Outcome(""), exclusive=True)
+        finish.set()
+        runner.wait(job.id)
+        done = other.get(job.id)
+        assert done is not None and done.status == "done"
+        assert done.outcome == Outcome("完成了", ("第一行",), "/needs", "查看")
+    finally:
+        other.shutdown()
+
+
+def test_a_job_whose_process_died_is_shown_as_interrupted(
+    runner: JobRunner, database: Database
+) -> None:
+    gone = subprocess.Popen([sys.executable, "-c", "pass"])
+    gone.wait()
+    with database.session("test") as session:
+        session.add(
+            BackgroundJob(
+                id="lost-job",
+                kind="import",
+                title="导入需求",
+                owner=1,
+                status="running",
+                progress=30,
+                message="写入第 2 批",
+                runner=f"{socket.gethostname()}:{gone.pid}",
+                created_at=dt.datetime.now(dt.UTC),
+            )
+        )
+    job = runner.get("lost-job")
+    assert job is not None and (job.status, job.error) == ("failed", INTERRUPTED)
+    with database.session() as session:
+        stored = session.get(BackgroundJob, "lost-job")
+        assert stored is not None and stored.status == "failed"  # stored, not only shown
+    # An interrupted job no longer blocks an exclusive one of its kind.
+    runner.wait(runner.submit("import", "导入", 1, lambda report: Outcome(""), exclusive=True).id)
+
+
+def test_work_holding_a_write_transaction_is_not_slowed_by_its_progress(
+    runner: JobRunner, database: Database
+) -> None:
+    """An import holds one write transaction while it reports progress: on SQLite a progress
+    write from its own thread would wait for that transaction (10 s busy timeout)."""
+
+    def work(report: Reporter) -> Outcome:
+        with database.session("test") as session:
+            for number in range(20):
+                session.add(Organization(name=f"进度测试单位{number}", kind="enterprise"))
+                session.flush()
+                report(number * 5, f"第 {number} 批")
+                time.sleep(0.02)
+        return Outcome("写入 20 个单位")
+
+    started = time.perf_counter()
+    done = runner.wait(runner.submit("import", "导入单位", 1, work).id, timeout=30)
+    elapsed = time.perf_counter() - started
+    assert done is not None and done.status == "done", done
+    assert elapsed < 5, f"took {elapsed:.1f} s"
+    with database.session() as session:
+        assert session.scalar(select(func.count()).select_from(Organization)) == 20

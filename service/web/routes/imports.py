@@ -11,15 +11,13 @@ import datetime as dt
 import secrets
 import shutil
 import tempfile
-import threading
-import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Form, Request, Response
 from fastapi.responses import FileResponse, RedirectResponse
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from starlette.background import BackgroundTask
 from starlette.concurrency import run_in_threadpool
 
@@ -28,7 +26,7 @@ from matching.import_report import ENTITY_LABELS, ImportReport
 from matching.importing import Progress, import_file
 from matching.records import ENTITY_MODELS
 from matching.store.database import Database
-from matching.store.models import utc_now
+from matching.store.models import PendingUpload, utc_now
 from matching.templates import TEMPLATE_NAMES, write_template
 from matching.vocab import Role
 from service.deps import DatabaseDep, SettingsDep
@@ -61,35 +59,51 @@ class PendingImport:
     suffix: str
     data: bytes
     options: dict[str, bool]
-    created: float = field(default_factory=time.monotonic)
 
 
 class PendingImports:
-    """Checked uploads by token, one per user, forgotten after an hour."""
+    """Checked uploads by token, one per user, forgotten after an hour; kept in the store
+    (``pending_uploads``), so that the confirmation may reach any service process and survives
+    a restart."""
 
-    def __init__(self) -> None:
-        self._items: dict[str, PendingImport] = {}
-        self._lock = threading.Lock()
+    def __init__(self, database: Database) -> None:
+        self._database = database
 
     def put(self, pending: PendingImport) -> str:
         token = secrets.token_urlsafe(16)
-        with self._lock:
-            self._items = {
-                key: item
-                for key, item in self._items.items()
-                if item.owner != pending.owner and time.monotonic() - item.created < PENDING_SECONDS
-            }
-            self._items[token] = pending
+        stale = dt.datetime.now(dt.UTC) - dt.timedelta(seconds=PENDING_SECONDS)
+        with self._database.session("imports") as session:
+            session.execute(
+                delete(PendingUpload).where(
+                    (PendingUpload.owner == pending.owner) | (PendingUpload.created_at < stale)
+                )
+            )
+            session.add(
+                PendingUpload(
+                    token=token,
+                    owner=pending.owner,
+                    entity=pending.entity,
+                    name=pending.name,
+                    suffix=pending.suffix,
+                    data=pending.data,
+                    options=dict(pending.options),
+                )
+            )
         return token
 
     def take(self, token: str, owner: int) -> PendingImport | None:
         """The upload (removed from the store) if ``owner`` checked it and it is not stale."""
-        with self._lock:
-            pending = self._items.get(token)
-            if pending is None or pending.owner != owner:
+        with self._database.session("imports") as session:
+            row = session.get(PendingUpload, token)
+            if row is None or row.owner != owner:
                 return None
-            del self._items[token]
-        return pending if time.monotonic() - pending.created < PENDING_SECONDS else None
+            session.delete(row)
+            age = dt.datetime.now(dt.UTC) - row.created_at
+            if age.total_seconds() >= PENDING_SECONDS:
+                return None
+            return PendingImport(
+                row.owner, row.entity, row.name, row.suffix, row.data, dict(row.options)
+            )
 
 
 def _entities() -> dict[str, str]:

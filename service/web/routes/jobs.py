@@ -21,7 +21,7 @@ def _job(request: Request, job_id: str, principal: Principal) -> Job:
     jobs: JobRunner = request.app.state.jobs
     job = jobs.get(job_id)
     if job is None or (job.owner != principal.user_id and not principal.is_admin):
-        raise NotFound("找不到该任务（任务只在服务运行期间保留）")
+        raise NotFound("找不到该任务（只保留最近的 200 个已结束任务）")
     return job
 
 

@@ -37,6 +37,8 @@ DOMAIN_TABLES = {
     "event_participants",
     "event_requests",
     "event_meetings",
+    "background_jobs",
+    "pending_uploads",
 }
 ENTITIES = ("needs", "results", "experts")
 
