@@ -43,6 +43,13 @@ class Settings(BaseSettings):
     )
     host: str = Field(default="127.0.0.1", description="Address the service listens on.")
     port: int = Field(default=8000, ge=1, le=65535, description="Port the service listens on.")
+    workers: int = Field(
+        default=1,
+        ge=1,
+        le=64,
+        description="Service processes on the port (one core each; each holds the encoder and "
+        "the indexes, and follows the others' writes through the store).",
+    )
     max_import_rows: int = Field(
         default=100_000, gt=0, description="Largest number of data rows accepted in one import."
     )

@@ -139,6 +139,10 @@ def setup() -> None:
 def serve(
     host: Annotated[str | None, typer.Option(help="监听地址（默认 TECHMATCH_HOST）")] = None,
     port: Annotated[int | None, typer.Option(help="端口（默认 TECHMATCH_PORT）")] = None,
+    workers: Annotated[
+        int | None,
+        typer.Option(min=1, max=64, help="服务进程数（默认 TECHMATCH_WORKERS；每个进程用一个核）"),
+    ] = None,
     do_setup: Annotated[bool, typer.Option("--setup/--no-setup", help="启动前执行 setup")] = True,
 ) -> None:
     """Start the web service (API docs at /docs)."""
@@ -147,6 +151,7 @@ def serve(
     from service.app import create_app
 
     settings = Settings()
+    workers = workers or settings.workers
     try:
         database = setup_store(settings) if do_setup else _database(settings)
         engine = open_engine(settings, database)
@@ -154,7 +159,38 @@ def serve(
         raise _fail(str(error)) from error
     host, port = host or settings.host, port or settings.port
     typer.echo(f"TechMatch {__version__}: http://{host}:{port}  (API 文档 /docs)")
-    uvicorn.run(create_app(settings, database, engine), host=host, port=port, log_level="info")
+    if workers == 1:
+        uvicorn.run(create_app(settings, database, engine), host=host, port=port, log_level="info")
+        return
+    # Several processes: the indexes are saved now, so that each worker loads them as they are
+    # (service.worker_app), and this process only supervises.
+    engine.save()
+    del engine
+    database.dispose()
+    typer.echo(f"{workers} 个服务进程")
+    uvicorn.run(
+        "service.worker_app:create_worker_app",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        log_level="info",
+        log_config=_logging_with_process_ids(),
+    )
+
+
+def _logging_with_process_ids() -> dict[str, Any]:
+    """uvicorn's logging, each line saying which worker process wrote it: ``[pid]``."""
+    import copy
+
+    from uvicorn.config import LOGGING_CONFIG
+
+    config: dict[str, Any] = copy.deepcopy(LOGGING_CONFIG)
+    for formatter in config["formatters"].values():
+        formatter["fmt"] = formatter["fmt"].replace(
+            "%(levelprefix)s", "%(levelprefix)s [%(process)d]"
+        )
+    return config
 
 
 @app.command("import")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -23,7 +24,7 @@ from matching.store.models import Need
 from tests.conftest import REPO
 from tests.factories import need_row, write_csv
 from tests.service.role_accounts import add_account
-from tests.web.browser import served
+from tests.web.browser import keep_embeddings, seed_embeddings, served
 
 
 def _free_port() -> int:
@@ -253,3 +254,116 @@ def test_two_service_processes_on_one_store_follow_each_other_s_writes(
     assert "rebuilt" not in output and "Traceback" not in output, output
     for log in data_dir.parent.glob("*.log"):
         assert "Traceback" not in log.read_text(errors="replace"), log
+
+
+def _children(pid: int) -> list[int]:
+    """Process ids whose parent is ``pid`` (from /proc)."""
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid:
+            found.append(int(stat.parent.name))
+    return found
+
+
+@pytest.mark.slow
+def test_serve_with_two_workers_answers_consistently_from_both(
+    tmp_path: Path, mini_demo_dir: Path, encoder_settings: Settings, encoder: Encoder
+) -> None:
+    """``techmatch serve --workers 2``: two worker processes on one port; a need created through
+    whichever answers is listed by every answer soon after; the workers save on the way out and
+    the next start loads their indexes."""
+    data_dir = tmp_path / "var"
+    models = encoder_settings.resolved_models_dir
+    port = _free_port()
+    base = f"http://127.0.0.1:{port}"
+    env = {
+        **os.environ,
+        "TECHMATCH_DATA_DIR": str(data_dir),
+        "TECHMATCH_DEMO_DIR": str(mini_demo_dir),
+        "TECHMATCH_MODELS_DIR": str(models),
+        "TECHMATCH_PORT": str(port),
+        "TECHMATCH_WORKERS": "2",
+        "TECHMATCH_STORE_POLL_SECONDS": "0.5",
+    }
+    seed_embeddings(data_dir)
+    log_path = tmp_path / "workers.log"
+    with open(log_path, "wb") as log:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "service.cli", "serve"],
+            cwd=REPO,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+    try:
+        _until(lambda: _healthy(base) or process.poll() is not None, "no answer", 300)
+        assert process.poll() is None, log_path.read_text(errors="replace")
+        workers = _until_value(lambda: [p for p in _children(process.pid) if _is_worker(p)])
+        assert len(workers) == 2, workers
+        settings = Settings(data_dir=data_dir, load_demo=False)
+        database = Database(settings.resolved_database_url)
+        try:
+            staff = add_account(database, settings, "staff", "staff1")
+            with database.session() as session:
+                twin = session.scalars(select(Need).order_by(Need.id).limit(1)).one()
+                body = {
+                    "title": twin.title,
+                    "description": twin.description,
+                    "organization_id": twin.enterprise_id,
+                    "status": "已发布",
+                }
+                twin_id = twin.id
+        finally:
+            database.dispose()
+        created = httpx.post(f"{base}/api/v1/needs", json=body, headers=staff, timeout=60)
+        assert created.status_code == 201, created.text
+        new_id = created.json()["id"]
+
+        path = f"/api/v1/needs/{twin_id}/similar"
+
+        def listed_by_ten_answers_from_both_workers() -> bool:
+            round_start = log_path.stat().st_size
+            for _ in range(10):  # fresh connections: the kernel spreads them over the workers
+                with httpx.Client(timeout=60) as client:
+                    answer = client.get(f"{base}{path}", headers=staff)
+                if new_id not in [item["id"] for item in answer.json()["items"]]:
+                    return False
+            # The access log names the worker of each answer ("[pid]").
+            since = log_path.read_bytes()[round_start:].decode(errors="replace")
+            answered = {int(pid) for pid in re.findall(rf"\[(\d+)\] [^\n]*GET {path}", since)}
+            return answered == set(workers)
+
+        waited = _until(listed_by_ten_answers_from_both_workers, "not every worker lists it")
+        print(f"2 workers {workers}: both list the new need, {waited:.1f} s after it was created")
+    finally:
+        process.terminate()
+        process.wait(timeout=120)
+    keep_embeddings(data_dir)
+    output = log_path.read_text(errors="replace")
+    assert "Traceback" not in output, output
+    assert output.count("索引 needs：") >= 3  # the set-up, then each worker
+    health, _ = _serve_until_healthy(data_dir, mini_demo_dir, models)
+    assert health["indexes"]["needs"]["indexed"] == 21
+    last = max(data_dir.parent.glob("serve-*.log"), key=lambda path: path.stat().st_mtime)
+    assert "rebuilt" not in last.read_text(errors="replace")
+
+
+def _is_worker(pid: int) -> bool:
+    try:
+        return b"spawn_main" in Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return False
+
+
+def _until_value(produce: Any, timeout: float = 120) -> Any:
+    """The first value of ``produce()`` with two items (the workers), or the last one."""
+    started = time.perf_counter()
+    value = produce()
+    while len(value) < 2 and time.perf_counter() - started < timeout:
+        time.sleep(0.2)
+        value = produce()
+    return value
