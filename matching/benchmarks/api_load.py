@@ -8,6 +8,11 @@ as they do for a stored need that was asked for before. Reported per level: requ
 requests/s, latency p50/p95/max (ms, as the client sees it), errors (any answer but 200), and
 the CPU the server and the clients used (in cores: CPU seconds per second), since both share
 the machine.
+
+With ``processes`` > 1, that many ``techmatch serve`` processes run over the same store (the
+first one sets it up, the others start with ``--no-setup`` once it is healthy, each on its own
+port) and client i talks to server i mod N; "server cores" is then the sum over the processes,
+and the requests each server answered are reported too.
 """
 
 from __future__ import annotations
@@ -24,7 +29,7 @@ import threading
 import time
 import urllib.parse
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -47,6 +52,7 @@ __all__ = [
     "login",
     "markdown",
     "running_server",
+    "running_servers",
     "warm_up",
 ]
 
@@ -69,6 +75,8 @@ class LoadLevel:
     client_cores: float
     server_cores: float | None = None
     error_samples: list[str] = field(default_factory=list)
+    processes: int = 1
+    server_requests: list[int] = field(default_factory=list)  # answered, per server
 
 
 def free_port() -> int:
@@ -124,18 +132,23 @@ class Server:
 
 
 @contextmanager
-def running_server(settings: Settings, timeout: float = 600) -> Iterator[Server]:
+def running_server(
+    settings: Settings, timeout: float = 600, setup: bool = True
+) -> Iterator[Server]:
     """Run ``techmatch serve`` on a free loopback port over ``settings``' store (set up and
-    indexed first, as ``make run`` does); yield it, stop it at exit. The server's output goes to
-    ``<data_dir>/serve-<port>.log``; ``RuntimeError`` (with its tail) if it exits or stays
-    unhealthy for ``timeout`` seconds."""
+    indexed first, as ``make run`` does; with ``setup=False`` as ``serve --no-setup``); yield
+    it, stop it at exit. The server's output goes to ``<data_dir>/serve-<port>.log``;
+    ``RuntimeError`` (with its tail) if it exits or stays unhealthy for ``timeout`` seconds."""
     port = free_port()
     base_url = f"http://127.0.0.1:{port}"
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     log_path = settings.data_dir / f"serve-{port}.log"
+    command = [sys.executable, "-m", "service.cli", "serve", "--port", str(port)]
+    if not setup:
+        command.append("--no-setup")
     with open(log_path, "wb") as log:
         process = subprocess.Popen(
-            [sys.executable, "-m", "service.cli", "serve", "--port", str(port)],
+            command,
             cwd=settings.data_dir,
             env=_server_env(settings, port),
             stdout=log,
@@ -156,6 +169,22 @@ def running_server(settings: Settings, timeout: float = 600) -> Iterator[Server]
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
+
+
+@contextmanager
+def running_servers(
+    settings: Settings, processes: int = 1, timeout: float = 600
+) -> Iterator[list[Server]]:
+    """``processes`` servers over the same store, as ``running_server`` runs one: the first
+    sets the store up; once it is healthy the others start, one after another, with
+    ``--no-setup``. All are healthy when yielded and all are stopped at exit (also when one
+    fails to start)."""
+    with ExitStack() as stack:
+        servers = [
+            stack.enter_context(running_server(settings, timeout, setup=number == 0))
+            for number in range(processes)
+        ]
+        yield servers
 
 
 def ensure_account(database: Database, username: str = USERNAME) -> str:
@@ -192,7 +221,7 @@ def _percentile(values: Sequence[float], share: float) -> float:
 
 
 class _Client(threading.Thread):
-    """One client: a keep-alive connection, requests until the deadline."""
+    """One client: a keep-alive connection (to one server), requests until the deadline."""
 
     def __init__(self, netloc: str, token: str, paths: list[str], offset: int, deadline: float):
         super().__init__(daemon=True)
@@ -238,13 +267,19 @@ def warm_up(base_url: str, token: str, paths: list[str]) -> list[str]:
     return failures
 
 
-def drive(base_url: str, token: str, paths: list[str], clients: int, seconds: float) -> LoadLevel:
-    """``clients`` concurrent clients for ``seconds``; every client starts at another need."""
-    netloc = urllib.parse.urlsplit(base_url).netloc
+def drive(
+    base_url: str | Sequence[str], token: str, paths: list[str], clients: int, seconds: float
+) -> LoadLevel:
+    """``clients`` concurrent clients for ``seconds``; every client starts at another need.
+    With several base URLs (servers), client i uses server i mod their number."""
+    base_urls = [base_url] if isinstance(base_url, str) else list(base_url)
+    netlocs = [urllib.parse.urlsplit(url).netloc for url in base_urls]
     started, client_cpu = time.perf_counter(), time.process_time()
     deadline = started + seconds
     step = max(1, len(paths) // clients)
-    threads = [_Client(netloc, token, paths, i * step, deadline) for i in range(clients)]
+    threads = [
+        _Client(netlocs[i % len(netlocs)], token, paths, i * step, deadline) for i in range(clients)
+    ]
     for thread in threads:
         thread.start()
     for thread in threads:
@@ -253,6 +288,9 @@ def drive(base_url: str, token: str, paths: list[str], clients: int, seconds: fl
     client_cores = (time.process_time() - client_cpu) / elapsed
     latencies = [value for thread in threads for value in thread.latencies]
     errors = [error for thread in threads for error in thread.errors]
+    server_requests = [0] * len(netlocs)
+    for i, thread in enumerate(threads):
+        server_requests[i % len(netlocs)] += len(thread.latencies)
     return LoadLevel(
         clients=clients,
         seconds=round(elapsed, 1),
@@ -264,6 +302,8 @@ def drive(base_url: str, token: str, paths: list[str], clients: int, seconds: fl
         max_ms=round(max(latencies), 1) if latencies else 0.0,
         client_cores=round(client_cores, 2),
         error_samples=errors[:5],
+        processes=len(netlocs),
+        server_requests=server_requests,
     )
 
 
@@ -277,42 +317,60 @@ def _need_paths(database: Database) -> list[str]:
         return [MATCH_PATH.format(urllib.parse.quote(ref)) for ref in refs]
 
 
+def _cpu_seconds(servers: Sequence[Server]) -> float | None:
+    """The servers' CPU time so far, summed; None if it cannot be read (off Linux)."""
+    times = [server.cpu_seconds() for server in servers]
+    return None if any(value is None for value in times) else sum(filter(None, times))
+
+
 def api_load(
     settings: Settings,
     levels: Sequence[int] = (2, 8, 32),
     seconds: float = 20,
     progress: Callable[[str], None] = lambda message: None,
+    processes: int = 1,
 ) -> dict[str, Any]:
-    """Start the server over ``settings``' store (the demo data is loaded into an empty one),
-    warm it up and drive it at each level; the levels and the set-up as a dict."""
+    """Start ``processes`` servers over ``settings``' store (the demo data is loaded into an
+    empty one by the first), warm each up and drive them at each level, client i on server
+    i mod ``processes``; the levels and the set-up as a dict."""
+    if processes < 1:
+        raise ValueError("processes must be at least 1")
     database = Database(settings.resolved_database_url)
     database.upgrade()
     password = ensure_account(database)
-    progress(f"starting the server on {settings.data_dir} (first run: demo load and indexing)")
-    with running_server(settings) as server:
-        base_url = server.url
-        token = login(base_url, USERNAME, password)
-        paths = _need_paths(database)
-        progress(f"warm-up: each of {len(paths)} needs once")
-        failures = warm_up(base_url, token, paths)
-        if failures:
-            raise RuntimeError(f"warm-up failed: {failures[:5]}")
-        results = []
-        for clients in levels:
-            progress(f"{clients} clients for {seconds:g} s")
-            server_cpu = server.cpu_seconds()
-            level = drive(base_url, token, paths, clients, seconds)
-            if server_cpu is not None:
-                level.server_cores = round(
-                    ((server.cpu_seconds() or 0) - server_cpu) / level.seconds, 2
-                )
-            results.append(level)
-    database.dispose()
+    progress(
+        f"starting {processes} server process{'es' if processes > 1 else ''} on "
+        f"{settings.data_dir} (first run: demo load and indexing)"
+    )
+    try:
+        with running_servers(settings, processes) as servers:
+            base_urls = [server.url for server in servers]
+            token = login(base_urls[0], USERNAME, password)
+            paths = _need_paths(database)
+            for base_url in base_urls:
+                progress(f"warm-up of {base_url}: each of {len(paths)} needs once")
+                failures = warm_up(base_url, token, paths)
+                if failures:
+                    raise RuntimeError(f"warm-up failed: {failures[:5]}")
+            results = []
+            for clients in levels:
+                progress(f"{clients} clients for {seconds:g} s")
+                server_cpu = _cpu_seconds(servers)
+                level = drive(base_urls, token, paths, clients, seconds)
+                if server_cpu is not None:
+                    level.server_cores = round(
+                        ((_cpu_seconds(servers) or 0) - server_cpu) / level.seconds, 2
+                    )
+                results.append(level)
+    finally:
+        database.dispose()
     return {
         "endpoint": "GET " + MATCH_PATH.format("{need}"),
         "needs": len(paths),
         "seconds_per_level": seconds,
         "cpus": os.cpu_count(),
+        "processes": processes,
+        "servers": base_urls,
         "levels": [asdict(level) for level in results],
     }
 
@@ -320,14 +378,16 @@ def api_load(
 def markdown(report: dict[str, Any]) -> str:
     """The levels as a Markdown table."""
     lines = [
-        "| clients | requests | requests/s | p50 ms | p95 ms | max ms | errors | server cores "
-        "| client cores |",
-        "|---|---|---|---|---|---|---|---|---|",
+        "| processes | clients | requests | requests/s | p50 ms | p95 ms | max ms | errors "
+        "| server cores | client cores | requests per server |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for level in report["levels"]:
+        per_server = " / ".join(f"{count:,}" for count in level["server_requests"])
         lines.append(
-            f"| {level['clients']} | {level['requests']:,} | {level['requests_per_s']} | "
-            f"{level['p50_ms']} | {level['p95_ms']} | {level['max_ms']} | {level['errors']} | "
-            f"{level['server_cores']} | {level['client_cores']} |"
+            f"| {level['processes']} | {level['clients']} | {level['requests']:,} | "
+            f"{level['requests_per_s']} | {level['p50_ms']} | {level['p95_ms']} | "
+            f"{level['max_ms']} | {level['errors']} | {level['server_cores']} | "
+            f"{level['client_cores']} | {per_server} |"
         )
     return "\n".join(lines)

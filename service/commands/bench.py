@@ -186,9 +186,13 @@ def bench_api(
         Path | None, typer.Option(help="服务的数据目录（默认 <数据目录>/bench-api，复用索引）")
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="以 JSON 输出")] = False,
+    processes: Annotated[
+        int, typer.Option(min=1, help="服务进程数（共用同一数据目录，客户端轮流分配）")
+    ] = 1,
 ) -> None:
-    """Start the server on loopback over the demo corpus and drive need → results with N
-    concurrent clients: p50/p95 latency, requests/s and errors per level."""
+    """Start the server (or --processes N of them over one store) on loopback over the demo
+    corpus and drive need → results with N concurrent clients: p50/p95 latency, requests/s and
+    errors per level."""
     from matching.benchmarks.api_load import api_load, markdown
 
     settings = Settings()
@@ -204,12 +208,17 @@ def bench_api(
     def progress(message: str) -> None:
         typer.echo(message, err=True)
 
-    report = api_load(bench_settings, levels, seconds, progress)
+    report = api_load(bench_settings, levels, seconds, progress, processes=processes)
     if as_json:
         typer.echo(json.dumps(report, ensure_ascii=False, indent=1))
         return
-    typer.echo(f"techmatch bench api --clients {clients} --seconds {seconds:g}")
-    typer.echo(f"{report['endpoint']}, {report['needs']} needs, {report['cpus']} CPUs")
+    typer.echo(
+        f"techmatch bench api --processes {processes} --clients {clients} --seconds {seconds:g}"
+    )
+    typer.echo(
+        f"{report['endpoint']}, {report['needs']} needs, {report['cpus']} CPUs, "
+        f"{processes} server process{'es' if processes > 1 else ''}"
+    )
     typer.echo(markdown(report))
     for level in report["levels"]:
         for sample in level["error_samples"]:
