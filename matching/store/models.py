@@ -480,9 +480,9 @@ class EventMeeting(Timestamped, Base):
 class BackgroundJob(Base):
     """A long piece of work started from a page (an import, an assignment, a schedule, a
     training): its progress and outcome, kept in the store so that every service process shows
-    it and a restart does not lose it. ``runner`` is ``host:pid`` of the process running it: a
-    job still marked active whose runner is gone was interrupted. ``outcome`` holds the
-    finished job's summary, lines and link."""
+    it and a restart does not lose it. ``runner`` is ``host:pid:instance`` of the runner of the
+    process running it: a job still marked active whose runner is gone was interrupted.
+    ``outcome`` holds the finished job's summary, lines and link."""
 
     __tablename__ = "background_jobs"
 

@@ -30,7 +30,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from typing import Literal
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
 from matching.atomic import process_alive
@@ -151,7 +151,8 @@ class JobRunner:
     ) -> None:
         self._database = database
         self._keep = keep
-        self._runner = f"{socket.gethostname()}:{os.getpid()}"
+        # host:pid:instance (several runners may share a process, as in tests)
+        self._runner = f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(4)}"
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="techmatch-job")
         self._lock = threading.Lock()
         self._live: dict[str, Job] = {}  # this process's active jobs, freshest state
@@ -227,11 +228,18 @@ class JobRunner:
     def _interrupted(self, row: BackgroundJob) -> bool:
         """Mark ``row`` (of an open session) failed if it is active but its process is gone;
         True if so."""
-        if row.status not in ACTIVE or row.runner == self._runner:
+        if row.status not in ACTIVE:
             return False
-        host, _, pid = row.runner.rpartition(":")
-        if host != socket.gethostname() or not pid.isdigit() or process_alive(int(pid)):
-            return False  # running, or on another machine (cannot tell)
+        if row.runner == self._runner:
+            if row.id in self._live:
+                return False  # running here
+        else:
+            parts = row.runner.rsplit(":", 2)
+            if len(parts) != 3 or not parts[1].isdigit():
+                return False  # not ours to judge
+            host, pid = parts[0], int(parts[1])
+            if host != socket.gethostname() or process_alive(pid):
+                return False  # running, or on another machine (cannot tell)
         row.status, row.message, row.error = "failed", STATUS_LABELS["failed"], INTERRUPTED
         row.finished_at = dt.datetime.now(dt.UTC)
         return True
@@ -245,15 +253,24 @@ class JobRunner:
             session.execute(delete(BackgroundJob).where(BackgroundJob.id.in_(stale)))
 
     def _write(self, job: Job, final: bool = False) -> None:
+        """Store the job's state. Only while the stored job is still active: a progress write
+        that lost the race with the job's end never turns it back into a running one (the
+        condition is in the UPDATE, so it holds between processes and transactions)."""
+        values: dict[str, object] = {
+            "status": job.status,
+            "progress": job.progress,
+            "message": job.message,
+        }
+        if final:
+            values["error"] = job.error
+            values["outcome"] = _outcome_data(job.outcome) if job.outcome else None
+            values["finished_at"] = dt.datetime.now(dt.UTC)
         with self._database.session("jobs") as session:
-            row = session.get(BackgroundJob, job.id)
-            if row is None:
-                return
-            row.status, row.progress, row.message = job.status, job.progress, job.message
-            if final:
-                row.error = job.error
-                row.outcome = _outcome_data(job.outcome) if job.outcome else None
-                row.finished_at = dt.datetime.now(dt.UTC)
+            session.execute(
+                update(BackgroundJob)
+                .where(BackgroundJob.id == job.id, BackgroundJob.status.in_(ACTIVE))
+                .values(**values)
+            )
 
     def _flush_loop(self, seconds: float) -> None:
         while not self._stop.wait(seconds):
@@ -284,6 +301,8 @@ class JobRunner:
             return
         try:
             self._write(job, final=True)
+        except Exception:  # the store failed: the job will show as interrupted
+            log.exception("job %s: its end could not be stored", job_id)
         finally:
             with self._lock:
                 self._live.pop(job_id, None)

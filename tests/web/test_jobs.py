@@ -16,7 +16,15 @@ from sqlalchemy import func, select
 
 from matching.store.database import Database
 from matching.store.models import BackgroundJob, Organization, User
-from service.web.jobs import INTERRUPTED, JobBusy, JobFailed, JobRunner, Outcome, Reporter
+from service.web.jobs import (
+    INTERRUPTED,
+    Job,
+    JobBusy,
+    JobFailed,
+    JobRunner,
+    Outcome,
+    Reporter,
+)
 from tests.web.conftest import Site
 
 
@@ -153,7 +161,7 @@ def test_a_job_whose_process_died_is_shown_as_interrupted(
                 status="running",
                 progress=30,
                 message="写入第 2 批",
-                runner=f"{socket.gethostname()}:{gone.pid}",
+                runner=f"{socket.gethostname()}:{gone.pid}:0a1b2c3d",
                 created_at=dt.datetime.now(dt.UTC),
             )
         )
@@ -188,3 +196,16 @@ def test_work_holding_a_write_transaction_is_not_slowed_by_its_progress(
     assert elapsed < 5, f"took {elapsed:.1f} s"
     with database.session() as session:
         assert session.scalar(select(func.count()).select_from(Organization)) == 20
+
+
+def test_a_late_progress_write_never_revives_a_finished_job(
+    runner: JobRunner, database: Database
+) -> None:
+    """The progress thread may write a snapshot taken before the job ended, after the end."""
+    job = runner.wait(runner.submit("x", "任务", 1, lambda report: Outcome("好了")).id)
+    assert job is not None and job.status == "done"
+    stale = Job(job.id, "x", "任务", 1, status="running", progress=40, message="一半了")
+    runner._write(stale)  # what the progress thread would do with an old snapshot
+    with database.session() as session:
+        stored = session.get(BackgroundJob, job.id)
+        assert stored is not None and (stored.status, stored.progress) == ("done", 100)
