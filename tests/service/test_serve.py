@@ -151,6 +151,26 @@ def test_a_running_service_makes_a_command_line_import_matchable_without_restart
         assert "T-0002" in [item["ref"] for item in similar["items"]]
 
 
+def _staff_and_twin(data_dir: Path) -> tuple[dict[str, str], int, dict[str, Any]]:
+    """A staff account's header, the first need's id and the body of a published need with
+    its text (so that the first need's similar needs must list it)."""
+    settings = Settings(data_dir=data_dir, load_demo=False)
+    database = Database(settings.resolved_database_url)
+    try:
+        staff = add_account(database, settings, "staff", "staff1")
+        with database.session() as session:
+            twin = session.scalars(select(Need).order_by(Need.id).limit(1)).one()
+            body = {
+                "title": twin.title,
+                "description": twin.description,
+                "organization_id": twin.enterprise_id,
+                "status": "已发布",
+            }
+            return staff, twin.id, body
+    finally:
+        database.dispose()
+
+
 def _second_server(data_dir: Path, models: Path, port: int) -> subprocess.Popen[bytes]:
     """Another ``techmatch serve`` on the same store and data folder (``--no-setup``)."""
     env = {
@@ -201,21 +221,7 @@ def test_two_service_processes_on_one_store_follow_each_other_s_writes(
     data_dir = tmp_path / "var"
     models = encoder_settings.resolved_models_dir
     with served(data_dir, mini_demo_dir, models) as first:
-        settings = Settings(data_dir=data_dir, load_demo=False)
-        database = Database(settings.resolved_database_url)
-        try:
-            staff = add_account(database, settings, "staff", "staff1")
-            with database.session() as session:
-                twin = session.scalars(select(Need).order_by(Need.id).limit(1)).one()
-                body = {
-                    "title": twin.title,
-                    "description": twin.description,
-                    "organization_id": twin.enterprise_id,
-                    "status": "已发布",
-                }
-                twin_id = twin.id
-        finally:
-            database.dispose()
+        staff, twin_id, body = _staff_and_twin(data_dir)
         port = _free_port()
         second = f"http://127.0.0.1:{port}"
         process = _second_server(data_dir, models, port)
@@ -304,21 +310,7 @@ def test_serve_with_two_workers_answers_consistently_from_both(
         assert process.poll() is None, log_path.read_text(errors="replace")
         workers = _until_value(lambda: [p for p in _children(process.pid) if _is_worker(p)])
         assert len(workers) == 2, workers
-        settings = Settings(data_dir=data_dir, load_demo=False)
-        database = Database(settings.resolved_database_url)
-        try:
-            staff = add_account(database, settings, "staff", "staff1")
-            with database.session() as session:
-                twin = session.scalars(select(Need).order_by(Need.id).limit(1)).one()
-                body = {
-                    "title": twin.title,
-                    "description": twin.description,
-                    "organization_id": twin.enterprise_id,
-                    "status": "已发布",
-                }
-                twin_id = twin.id
-        finally:
-            database.dispose()
+        staff, twin_id, body = _staff_and_twin(data_dir)
         created = httpx.post(f"{base}/api/v1/needs", json=body, headers=staff, timeout=60)
         assert created.status_code == 201, created.text
         new_id = created.json()["id"]
