@@ -77,5 +77,10 @@ class StubEngine:
     def refresh(self, kind: str, ids: list[int]) -> None:
         self.refreshed.append((kind, list(ids)))
 
+    def catch_up(self) -> dict[str, int]:
+        """The store follower's call: nothing to catch up (the pages' tests write through the
+        app, which calls ``refresh``)."""
+        return {}
+
     def save(self) -> None:
         pass
