@@ -177,9 +177,12 @@ def _check_zip_sizes(path: Path) -> None:
     try:
         with zipfile.ZipFile(path) as archive:
             members = archive.infolist()
-    except (zipfile.BadZipFile, OSError, ValueError) as error:
+    except Exception as error:
+        # A damaged zip directory fails in many ways: BadZipFile, OSError, ValueError, and
+        # NotImplementedError for a damaged version or compression field: all mean the same.
         raise InvalidFile(
-            f"无法读取 XLSX 文件（文件损坏或不是 Excel 2007+ 格式）：{error}"
+            f"无法读取 XLSX 文件（文件损坏或不是 Excel 2007+ 格式）：{type(error).__name__}："
+            f"{str(error)[:200]}"
         ) from error
     total = sum(member.file_size for member in members)
     if total > XLSX_MAX_UNCOMPRESSED:

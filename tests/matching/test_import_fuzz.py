@@ -116,6 +116,22 @@ def test_corrupted_xlsx_is_refused_or_reported(
     _attempt(database, settings, path)
 
 
+def test_an_xlsx_of_an_unknown_zip_version_is_refused(
+    database: Database, settings: Settings, seeded: Path, tmp_path: Path
+) -> None:
+    """Found by the fuzzer: a damaged "version needed to extract" byte made zipfile raise
+    NotImplementedError ("zip file version 6.4") before any check could turn it into a clear
+    refusal."""
+    data = bytearray(seeded.read_bytes())
+    entry = data.index(b"PK\x01\x02")  # the first central directory entry
+    data[entry + 6 : entry + 8] = (64).to_bytes(2, "little")
+    path = tmp_path / "version.xlsx"
+    path.write_bytes(bytes(data))
+    with pytest.raises(InvalidFile, match="无法读取 XLSX 文件"):
+        import_file(database, "needs", path, settings=settings)
+    _attempt(database, settings, path)
+
+
 @FUZZ
 @given(cut=st.floats(min_value=0.0, max_value=1.0))
 def test_truncated_template_is_refused(
