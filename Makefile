@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test bench soak lint typecheck audit templates clean
+.PHONY: run test bench soak fuzz lint typecheck audit templates clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -48,6 +48,10 @@ bench: $(STAMP)
 	$(BIN)/techmatch bench assign
 	$(BIN)/techmatch bench schedule
 	$(BIN)/techmatch bench load --clients 32 --seconds 60
+
+# The importers' fuzz tests with random examples, many of them (make test runs 40, fixed).
+fuzz: $(STAMP)
+	TECHMATCH_FUZZ_RANDOM=1 TECHMATCH_FUZZ_EXAMPLES=2000 $(BIN)/python -m pytest -q tests/matching/test_import_fuzz.py
 
 # Ten minutes of the same mix, sampling the server's resident memory every 10 s.
 soak: $(STAMP)

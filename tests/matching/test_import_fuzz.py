@@ -1,12 +1,16 @@
 """Hostile input for the importers: malformed, truncated and random bytes, a zip bomb, 1 MB
 cells, path tricks in upload names and injection strings. Each gets a clear ``InvalidFile`` (a
-4xx over HTTP) or row errors, and a refused import leaves the store's counts unchanged."""
+4xx over HTTP) or row errors, and a refused import leaves the store's counts unchanged.
+
+`make fuzz` runs these with 2,000 random examples each (TECHMATCH_FUZZ_RANDOM=1,
+TECHMATCH_FUZZ_EXAMPLES); a failure it finds becomes a deterministic test here."""
 
 from __future__ import annotations
 
 import csv
 import io
 import json
+import os
 import time
 import zipfile
 from collections.abc import Iterator
@@ -31,8 +35,11 @@ from service.app import create_app
 from tests.factories import need_row, write_csv, write_json
 from tests.service.role_accounts import Headers, add_account
 
+# In `make test` the examples are derandomised (the same every run), so a new find cannot turn
+# CI red at random; `make fuzz` explores with random examples, many more of them.
 FUZZ = hsettings(
-    max_examples=40,
+    max_examples=int(os.environ.get("TECHMATCH_FUZZ_EXAMPLES", "40")),
+    derandomize=os.environ.get("TECHMATCH_FUZZ_RANDOM") != "1",
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
