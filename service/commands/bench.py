@@ -178,6 +178,18 @@ def bench_import(
     typer.echo(result.markdown())
 
 
+def _server_settings(settings: Settings, data_dir: Path | None, folder: str) -> Settings:
+    """Settings of a benchmark server: its own SQLite store and indexes under ``data_dir`` (by
+    default ``<data dir>/<folder>``), the converted model shared with the main data folder."""
+    return settings.model_copy(
+        update={
+            "data_dir": data_dir or settings.data_dir / folder,
+            "database_url": None,
+            "models_dir": settings.resolved_models_dir,
+        }
+    )
+
+
 @bench_app.command("api")
 def bench_api(
     clients: Annotated[str, typer.Option(help="并发客户端数，逗号分隔")] = "2,8,32",
@@ -196,13 +208,7 @@ def bench_api(
     from matching.benchmarks.api_load import api_load, markdown
 
     settings = Settings()
-    bench_settings = settings.model_copy(
-        update={
-            "data_dir": data_dir or settings.data_dir / "bench-api",
-            "database_url": None,
-            "models_dir": settings.resolved_models_dir,
-        }
-    )
+    bench_settings = _server_settings(settings, data_dir, "bench-api")
     levels = [int(level) for level in clients.split(",") if level.strip()]
 
     def progress(message: str) -> None:
@@ -258,13 +264,7 @@ def bench_load(
     if not any(weights.values()):
         raise typer.BadParameter("至少一项比例大于 0", param_hint="--mix")
     settings = Settings()
-    bench_settings = settings.model_copy(
-        update={
-            "data_dir": data_dir or settings.data_dir / "bench-load",
-            "database_url": None,
-            "models_dir": settings.resolved_models_dir,
-        }
-    )
+    bench_settings = _server_settings(settings, data_dir, "bench-load")
 
     def progress(message: str) -> None:
         typer.echo(message, err=True)
